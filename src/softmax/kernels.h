@@ -1,0 +1,54 @@
+// The per-target kernel table of the softmax family. The driver (softmax.cc, row_driver.cc) asks
+// for the table once per call (one dynamic dispatch) and then calls its entries per row or chunk.
+// Everything here works on contiguous arrays of float or double; other layouts and types are
+// staged through small buffers by the driver.
+#ifndef SMX_SOFTMAX_KERNELS_H_
+#define SMX_SOFTMAX_KERNELS_H_
+
+#include <cstddef>
+
+namespace smx::internal {
+
+// The divisor of the logits: T = 1 skips the division entirely (a separate kernel instance).
+template <typename T>
+struct Temperature {
+  bool scaled = false;  // false: T == 1
+  T t = 1;
+  T inv_t = 1;  // rounded 1/T; the exact quotient is recovered with an FMA residual
+};
+
+// Sums of exp((x_i - m)/T). With `split_max`, the entries equal to m (whose exponential is exactly
+// 1) are counted in `max_count` and left out of `sum`, so that log(sum) can be taken as
+// log(count) + log1p(rest/count) without losing the rest when one entry dominates.
+// Trivially constructible: the driver keeps up to 1024 of them on the stack per row.
+struct ExpSum {
+  double sum;        // f32 input: summed in f64; f64 input: the high part of a
+  double sum_lo;     //   compensated (TwoSum) sum, whose error term is sum_lo
+  double max_count;  // 0 unless split_max
+};
+
+template <typename T>
+struct RowKernels {
+  // max of x[0..n), n >= 1. NaN handling is unspecified (callers detect NaN through the sums).
+  T (*max)(const T* x, std::size_t n);
+  // Returns the sums of e_i = exp((x_i - m)/T); stores e_i into e when e != nullptr (e may be x).
+  ExpSum (*exp_sum)(const T* x, T* e, std::size_t n, T m, const Temperature<T>& temp,
+                    bool split_max);
+  // y_i = e_i * factor (y may be e).
+  void (*scale)(const T* e, T* y, std::size_t n, T factor);
+  // y_i = (x_i - m)/T - (log_hi + log_lo), with the residual of (x_i - m)/T kept (y may be x).
+  void (*log_shift)(const T* x, T* y, std::size_t n, T m, const Temperature<T>& temp, T log_hi,
+                    T log_lo);
+};
+
+struct KernelTable {
+  RowKernels<float> f32;
+  RowKernels<double> f64;
+};
+
+// The table for the best target of this CPU (honours hwy::SetSupportedTargetsForTest).
+const KernelTable& Kernels();
+
+}  // namespace smx::internal
+
+#endif  // SMX_SOFTMAX_KERNELS_H_

@@ -1,0 +1,313 @@
+// The row driver (see row_driver.h).
+//
+// Contiguous f32/f64 rows run in chunks: per chunk, its max, then its exponentials stored and
+// summed relative to that max while the chunk is still in cache; the chunk sums are merged in a
+// fixed order (so any thread count gives the same bits), then one scale pass. Other rows (strided,
+// or f16/bf16 storage) are staged through a stack buffer in three passes: max, sum, output.
+#include "softmax/row_driver.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+#include "core/parallel.h"
+#include "softmax/kernels.h"
+#include "softmax/special_rows.h"
+
+namespace smx::internal {
+namespace {
+
+using LongDouble = long double;
+
+// Chunk length of the contiguous path: x and y of one chunk stay in L2 between its passes (f32:
+// 64 KiB each). A row has at most kMaxChunks chunks, so the per-chunk states live on the stack.
+constexpr std::int64_t kMaxChunks = 1024;
+template <typename T>
+std::int64_t ChunkLength(std::int64_t length) {
+  constexpr std::int64_t kBase = 65536 / sizeof(T);
+  const std::int64_t needed = (length + kMaxChunks - 1) / kMaxChunks;
+  return std::max(kBase, (needed + 63) / 64 * 64);
+}
+// Staging buffer of the strided and 16-bit paths, in compute elements.
+constexpr std::int64_t kStageLength = 1024;
+
+template <typename T>
+const RowKernels<T>& KernelsFor(const KernelTable& table) {
+  if constexpr (std::is_same_v<T, float>) {
+    return table.f32;
+  } else {
+    return table.f64;
+  }
+}
+
+template <typename T>
+Temperature<T> MakeTemperature(double temperature) {
+  Temperature<T> temp;
+  temp.t = static_cast<T>(temperature);
+  temp.inv_t = T(1) / temp.t;
+  temp.scaled = temp.t != T(1);
+  return temp;
+}
+
+// Whether a finite T > 0 can be used in compute type T: T and 1/T must both be normal numbers,
+// or the residual arithmetic of the shifted logit loses its exactness.
+template <typename T>
+bool TemperatureFits(double temperature) {
+  const T t = static_cast<T>(temperature);
+  return std::isnormal(t) && std::isnormal(T(1) / t);
+}
+
+// log(sum) for sum = count + rest, count >= 1 entries equal to the max: log1p keeps `rest` even
+// when it is far below one ulp of count (a dominant entry's log_softmax is -rest, not 0).
+LongDouble LogOfSplitSum(LongDouble count, LongDouble rest) {
+  return std::log(count) + std::log1p(rest / count);
+}
+
+// What the merged chunk sums give the output pass.
+struct RowScalars {
+  LongDouble log_sum = 0;  // log_softmax, logsumexp
+  LongDouble inv_sum = 0;  // softmax
+};
+
+template <typename T>
+struct ChunkState {
+  T max;
+  ExpSum sums;
+};
+
+template <typename T>
+class ContiguousRows {
+ public:
+  ContiguousRows(const RowKernels<T>& kernels, RowOp op, double temperature)
+      : k_(kernels), op_(op), temperature_(temperature), temp_(MakeTemperature<T>(temperature)) {}
+
+  void Run(const T* x, T* y, T* lse, std::int64_t length, int threads) const {
+    const std::int64_t chunk = ChunkLength<T>(length);
+    const std::int64_t num_chunks = (length + chunk - 1) / chunk;
+    ChunkState<T> states[kMaxChunks];
+    ParallelFor(num_chunks, threads, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t c = begin; c < end; ++c) {
+        const std::int64_t n = std::min(chunk, length - c * chunk);
+        const T* xc = x + c * chunk;
+        states[c].max = k_.max(xc, static_cast<std::size_t>(n));
+        if (!std::isfinite(states[c].max)) {
+          // NaN or +inf make the whole row special; a chunk of only -inf contributes nothing.
+          states[c].sums = ExpSum{};
+          if (op_ == RowOp::kSoftmax) std::fill(y + c * chunk, y + c * chunk + n, T(0));
+          continue;
+        }
+        T* store = op_ == RowOp::kSoftmax ? y + c * chunk : nullptr;
+        states[c].sums = k_.exp_sum(xc, store, static_cast<std::size_t>(n), states[c].max, temp_,
+                                    op_ != RowOp::kSoftmax);
+      }
+    });
+    T m = states[0].max;
+    bool finite = true;
+    for (std::int64_t c = 0; c < num_chunks; ++c) {
+      finite &= static_cast<bool>(std::isfinite(states[c].max));
+      m = std::max(m, states[c].max);
+    }
+    if (!finite) {
+      const RowRef<T> row{x, 1, y, 1, lse, length};
+      if (WriteNonFiniteRow(op_, row)) return;
+    }
+    const RowScalars s = Merge(states, num_chunks, m);
+    if (op_ == RowOp::kLogSumExp) {
+      *lse = static_cast<T>(static_cast<LongDouble>(m) + s.log_sum);
+      return;
+    }
+    const T log_hi = static_cast<T>(s.log_sum);
+    const T log_lo = static_cast<T>(s.log_sum - static_cast<LongDouble>(log_hi));
+    ParallelFor(num_chunks, threads, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t c = begin; c < end; ++c) {
+        const std::int64_t n = std::min(chunk, length - c * chunk);
+        if (op_ == RowOp::kSoftmax) {
+          const T factor = static_cast<T>(Rescale(states[c].max, m) * s.inv_sum);
+          k_.scale(y + c * chunk, y + c * chunk, static_cast<std::size_t>(n), factor);
+        } else {
+          k_.log_shift(x + c * chunk, y + c * chunk, static_cast<std::size_t>(n), m, temp_, log_hi,
+                       log_lo);
+        }
+      }
+    });
+  }
+
+ private:
+  // exp((chunk_max - m)/T): converts sums taken relative to a chunk's max to the row's max.
+  LongDouble Rescale(T chunk_max, T m) const {
+    if (chunk_max == m) return 1;
+    return std::exp((static_cast<LongDouble>(chunk_max) - m) / temperature_);
+  }
+
+  RowScalars Merge(const ChunkState<T>* states, std::int64_t num_chunks, T m) const {
+    LongDouble count = 0, rest = 0;
+    for (std::int64_t c = 0; c < num_chunks; ++c) {
+      const ExpSum& s = states[c].sums;
+      const LongDouble sum = static_cast<LongDouble>(s.sum) + s.sum_lo;
+      if (states[c].max == m) {
+        count += s.max_count;
+        rest += sum;
+      } else {
+        rest += (s.max_count + sum) * Rescale(states[c].max, m);
+      }
+    }
+    RowScalars out;
+    if (op_ == RowOp::kSoftmax) {
+      out.inv_sum = 1 / rest;  // softmax sums every entry in `rest`
+    } else {
+      out.log_sum = LogOfSplitSum(count, rest);
+    }
+    return out;
+  }
+
+  const RowKernels<T>& k_;
+  RowOp op_;
+  double temperature_;
+  Temperature<T> temp_;
+};
+
+// Rows that are strided or stored as f16/bf16: staged through a buffer of compute type C.
+template <typename C, typename S>
+class StagedRows {
+ public:
+  StagedRows(const RowKernels<C>& kernels, RowOp op, double temperature)
+      : k_(kernels), op_(op), temp_(MakeTemperature<C>(temperature)) {}
+
+  void Run(const RowRef<S>& row) const {
+    C buf[kStageLength];
+    C m = -std::numeric_limits<C>::infinity();
+    bool finite = true;
+    ForEachBlock(row, buf, [&](std::int64_t, std::size_t n) {
+      const C block_max = k_.max(buf, n);
+      finite &= static_cast<bool>(std::isfinite(block_max));
+      m = std::max(m, block_max);
+    });
+    if (!finite || !std::isfinite(m)) {
+      if (WriteNonFiniteRow(op_, row)) return;
+    }
+    const bool split = op_ != RowOp::kSoftmax;
+    LongDouble count = 0, rest = 0;
+    ForEachBlock(row, buf, [&](std::int64_t, std::size_t n) {
+      const ExpSum s = k_.exp_sum(buf, nullptr, n, m, temp_, split);
+      count += s.max_count;
+      rest += static_cast<LongDouble>(s.sum) + s.sum_lo;
+    });
+    if (op_ == RowOp::kLogSumExp) {
+      *row.lse = FromDouble<S>(static_cast<double>(m + LogOfSplitSum(count, rest)));
+      return;
+    }
+    const LongDouble log_sum = split ? LogOfSplitSum(count, rest) : 0;
+    const C log_hi = static_cast<C>(log_sum);
+    const C log_lo = static_cast<C>(log_sum - static_cast<LongDouble>(log_hi));
+    const C factor = static_cast<C>(1 / rest);
+    ForEachBlock(row, buf, [&](std::int64_t start, std::size_t n) {
+      if (op_ == RowOp::kSoftmax) {
+        (void)k_.exp_sum(buf, buf, n, m, temp_, false);
+        k_.scale(buf, buf, n, factor);
+      } else {
+        k_.log_shift(buf, buf, n, m, temp_, log_hi, log_lo);
+      }
+      for (std::size_t i = 0; i < n; ++i) {
+        row.y[(start + static_cast<std::int64_t>(i)) * row.y_stride] = FromDouble<S>(buf[i]);
+      }
+    });
+  }
+
+ private:
+  // Loads each block of the row into buf (as C) and calls body(start, n).
+  template <typename Body>
+  static void ForEachBlock(const RowRef<S>& row, C* buf, Body body) {
+    for (std::int64_t start = 0; start < row.length; start += kStageLength) {
+      const std::int64_t n = std::min(kStageLength, row.length - start);
+      const S* src = row.x + start * row.x_stride;
+      for (std::int64_t i = 0; i < n; ++i) buf[i] = static_cast<C>(ToDouble(src[i * row.x_stride]));
+      body(start, static_cast<std::size_t>(n));
+    }
+  }
+
+  const RowKernels<C>& k_;
+  RowOp op_;
+  Temperature<C> temp_;
+};
+
+template <typename S>
+Status RunTyped(RowOp op, double temperature, const S* x, S* y, const RowSet& rows) {
+  const std::int64_t length = rows.length;
+  const bool limit = temperature == 0 || std::isinf(temperature);
+  constexpr bool kNative = std::is_same_v<S, float> || std::is_same_v<S, double>;
+  using Native = std::conditional_t<std::is_same_v<S, double>, double, float>;
+  // f16/bf16 compute in f32; any type falls back to f64 when T does not fit f32.
+  const bool compute_f32 = !std::is_same_v<S, double> && TemperatureFits<float>(temperature);
+  if (!limit && !compute_f32 && !TemperatureFits<double>(temperature)) {
+    return Status::InvalidArgument("temperature " + std::to_string(temperature) +
+                                   " is outside the range smx can divide by (about 1e-307 to "
+                                   "1e307); use 0 for the argmax limit or inf for the uniform one");
+  }
+  const KernelTable& table = Kernels();  // the one dynamic dispatch of this call
+  const bool fast = kNative && rows.x_stride == 1 &&
+                    (op == RowOp::kLogSumExp || rows.y_stride == 1) &&
+                    (std::is_same_v<S, double> || compute_f32);
+  const std::int64_t work = rows.num_rows * std::max<std::int64_t>(length, 1);
+  const int threads = ThreadsFor(work, rows.num_rows);
+  // A few long rows: split each row over the threads instead.
+  const int threads_in_row = rows.num_rows < 2 ? ThreadsFor(length, length / 4096) : 1;
+
+  auto row_at = [&](std::int64_t r) {
+    std::int64_t xo, yo;
+    rows.Offsets(r, xo, yo);
+    RowRef<S> row{x + xo, rows.x_stride, nullptr, rows.y_stride, nullptr, length};
+    if (op == RowOp::kLogSumExp) {
+      row.lse = y + yo;
+    } else {
+      row.y = y + yo;
+    }
+    return row;
+  };
+  auto run_range = [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t r = begin; r < end; ++r) {
+      const RowRef<S> row = row_at(r);
+      if (length == 0) {
+        if (op == RowOp::kLogSumExp) *row.lse = FromDouble<S>(-HUGE_VAL);
+      } else if (limit) {
+        WriteLimitRow(op, temperature == 0, row);
+      } else if (fast) {
+        if constexpr (kNative) {
+          ContiguousRows<Native>(KernelsFor<Native>(table), op, temperature)
+              .Run(row.x, row.y, row.lse, length, threads_in_row);
+        }
+      } else if (compute_f32) {
+        StagedRows<float, S>(table.f32, op, temperature).Run(row);
+      } else {
+        StagedRows<double, S>(table.f64, op, temperature).Run(row);
+      }
+    }
+  };
+  ParallelFor(rows.num_rows, threads_in_row > 1 ? 1 : threads, run_range);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status RunRows(RowOp op, double temperature, const ConstTensorRef& x, const TensorRef& y,
+               const RowSet& rows) {
+  if (rows.num_rows == 0) return Status::Ok();
+  switch (x.dtype) {
+    case DType::kF32:
+      return RunTyped(op, temperature, static_cast<const float*>(x.data),
+                      static_cast<float*>(y.data), rows);
+    case DType::kF64:
+      return RunTyped(op, temperature, static_cast<const double*>(x.data),
+                      static_cast<double*>(y.data), rows);
+    case DType::kF16:
+      return RunTyped(op, temperature, static_cast<const float16*>(x.data),
+                      static_cast<float16*>(y.data), rows);
+    case DType::kBF16:
+      return RunTyped(op, temperature, static_cast<const bfloat16*>(x.data),
+                      static_cast<bfloat16*>(y.data), rows);
+  }
+  return Status(StatusCode::kInternal, "unknown dtype");
+}
+
+}  // namespace smx::internal

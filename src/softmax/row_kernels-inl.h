@@ -1,0 +1,255 @@
+// Row kernels of the softmax family on contiguous arrays, compiled once per SIMD target.
+//
+// XNNPACK's decomposition: a row max; exp(x - max) stored and summed; a scale. log_softmax and
+// logsumexp reuse the first two and add the log-space shift. Vector accumulators are reduced
+// once per call, never inside the loop. The last partial vector is staged through a small buffer
+// (padded with -inf, whose exponential is 0) so that no kernel reads or writes past the caller's
+// array.
+#if defined(SMX_SOFTMAX_ROW_KERNELS_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef SMX_SOFTMAX_ROW_KERNELS_INL_H_
+#undef SMX_SOFTMAX_ROW_KERNELS_INL_H_
+#else
+#define SMX_SOFTMAX_ROW_KERNELS_INL_H_
+#endif
+
+#include <cstring>
+#include <limits>
+
+#include "hwy/highway.h"
+#include "softmax/exp-inl.h"
+#include "softmax/kernels.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace smx::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+template <typename T>
+T RowMax(const T* HWY_RESTRICT x, std::size_t n) {
+  const hn::ScalableTag<T> d;
+  const std::size_t N = hn::Lanes(d);
+  if (n < N) {
+    T m = x[0];
+    for (std::size_t i = 1; i < n; ++i) m = x[i] > m ? x[i] : m;
+    return m;
+  }
+  auto m0 = hn::LoadU(d, x), m1 = m0, m2 = m0, m3 = m0;
+  std::size_t i = 0;
+  for (; i + 4 * N <= n; i += 4 * N) {
+    m0 = hn::Max(m0, hn::LoadU(d, x + i));
+    m1 = hn::Max(m1, hn::LoadU(d, x + i + N));
+    m2 = hn::Max(m2, hn::LoadU(d, x + i + 2 * N));
+    m3 = hn::Max(m3, hn::LoadU(d, x + i + 3 * N));
+  }
+  for (; i + N <= n; i += N) m0 = hn::Max(m0, hn::LoadU(d, x + i));
+  // The overlapping last vector re-reads a few elements, which a max does not mind.
+  if (i < n) m1 = hn::Max(m1, hn::LoadU(d, x + n - N));
+  m0 = hn::Max(hn::Max(m0, m1), hn::Max(m2, m3));
+  return hn::GetLane(hn::MaxOfLanes(d, m0));
+}
+
+// Accumulates exponentials: f32 lanes are widened and summed in f64 (K = 4097 in f32 costs 23 ULP
+// otherwise); f64 lanes are summed with TwoSum compensation.
+template <class D>
+class ExpAccumulator {
+  using T = hn::TFromD<D>;
+  using V = hn::Vec<D>;
+
+ public:
+  explicit ExpAccumulator(D d) : d_(d) {}
+
+  HWY_INLINE void Add(V e) {
+    if constexpr (sizeof(T) == 4) {
+#if HWY_TARGET == HWY_SCALAR
+      lo_ = hn::Add(lo_, hn::PromoteTo(dd_, e));  // one lane: no halves
+#else
+      const hn::Half<D> dh;
+      lo_ = hn::Add(lo_, hn::PromoteTo(dd_, hn::LowerHalf(dh, e)));
+      hi_ = hn::Add(hi_, hn::PromoteTo(dd_, hn::UpperHalf(dh, e)));
+#endif
+    } else {
+      const V s = hn::Add(hi_, e);
+      lo_ = hn::Add(lo_, TwoSumError(hi_, e, s));
+      hi_ = s;
+    }
+  }
+  // (sum, error term)
+  void Result(double& sum, double& sum_lo) const {
+    if constexpr (sizeof(T) == 4) {
+      sum = hn::GetLane(hn::SumOfLanes(dd_, hn::Add(lo_, hi_)));
+      sum_lo = 0;
+    } else {
+      // Lane-wise partial sums are added in a fixed order with TwoSum, so the result does not
+      // depend on anything but the data.
+      HWY_ALIGN double his[hn::MaxLanes(D())];
+      HWY_ALIGN double los[hn::MaxLanes(D())];
+      hn::Store(hi_, d_, his);
+      hn::Store(lo_, d_, los);
+      double s = 0, c = 0;
+      for (std::size_t i = 0; i < hn::Lanes(d_); ++i) {
+        const double t = s + his[i];
+        const double bb = t - s;
+        c += (s - (t - bb)) + (his[i] - bb) + los[i];
+        s = t;
+      }
+      sum = s + c;
+      sum_lo = c - (sum - s);
+    }
+  }
+
+ private:
+#if HWY_TARGET == HWY_SCALAR
+  using WideD = hn::Rebind<double, D>;
+#else
+  using WideD = hn::Repartition<double, D>;
+#endif
+  D d_;
+  WideD dd_;
+  hn::Vec<WideD> lo_ = hn::Zero(dd_);
+  hn::Vec<WideD> hi_ = hn::Zero(dd_);
+};
+
+template <bool kScaled, bool kStore, bool kSplit, class D>
+internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD<D>* e, std::size_t n,
+                  hn::TFromD<D> m, const internal::Temperature<hn::TFromD<D>>& temp) {
+  using T = hn::TFromD<D>;
+  using V = hn::Vec<D>;
+  const std::size_t N = hn::Lanes(d);
+  const V vm = hn::Set(d, m), vinv = hn::Set(d, temp.inv_t), vt = hn::Set(d, temp.t);
+  const V zero = hn::Zero(d), one = hn::Set(d, T(1));
+  ExpAccumulator<D> acc0(d), acc1(d);
+  V count = zero;
+  auto exp_of = [&](V v) HWY_ATTR {
+    V hi, lo;
+    ShiftedLogit<kScaled>(v, vm, vinv, vt, hi, lo);
+    V ev = ExpNonPositive(d, hi, lo);
+    if constexpr (kSplit) {
+      const auto is_max = hn::Eq(hi, zero);
+      count = hn::Add(count, hn::IfThenElseZero(is_max, one));
+      return std::pair<V, V>(ev, hn::IfThenZeroElse(is_max, ev));
+    } else {
+      return std::pair<V, V>(ev, ev);
+    }
+  };
+  std::size_t i = 0;
+  for (; i + 2 * N <= n; i += 2 * N) {
+    const auto [e0, s0] = exp_of(hn::LoadU(d, x + i));
+    const auto [e1, s1] = exp_of(hn::LoadU(d, x + i + N));
+    if constexpr (kStore) {
+      hn::StoreU(e0, d, e + i);
+      hn::StoreU(e1, d, e + i + N);
+    }
+    acc0.Add(s0);
+    acc1.Add(s1);
+  }
+  for (; i < n; i += N) {
+    V v;
+    const std::size_t left = n - i;
+    HWY_ALIGN T buf[hn::MaxLanes(D())];
+    if (left >= N) {
+      v = hn::LoadU(d, x + i);
+    } else {
+      for (std::size_t j = 0; j < N; ++j) buf[j] = -std::numeric_limits<T>::infinity();
+      std::memcpy(buf, x + i, left * sizeof(T));
+      v = hn::Load(d, buf);
+    }
+    const auto [ev, sv] = exp_of(v);
+    if constexpr (kStore) {
+      if (left >= N) {
+        hn::StoreU(ev, d, e + i);
+      } else {
+        hn::Store(ev, d, buf);
+        std::memcpy(e + i, buf, left * sizeof(T));
+      }
+    }
+    acc0.Add(sv);
+  }
+  internal::ExpSum result{};
+  double s0, l0, s1, l1;
+  acc0.Result(s0, l0);
+  acc1.Result(s1, l1);
+  result.sum = s0 + s1;
+  const double bb = result.sum - s0;
+  result.sum_lo = (s0 - (result.sum - bb)) + (s1 - bb) + l0 + l1;
+  if constexpr (kSplit) result.max_count = static_cast<double>(hn::GetLane(hn::SumOfLanes(d, count)));
+  return result;
+}
+
+template <typename T>
+internal::ExpSum RowExpSum(const T* x, T* e, std::size_t n, T m,
+                           const internal::Temperature<T>& temp, bool split_max) {
+  const hn::ScalableTag<T> d;
+  // Six instances: the flags are loop-invariant, so each loop is branch-free.
+  if (temp.scaled) {
+    if (split_max) return ExpSumImpl<true, false, true>(d, x, e, n, m, temp);
+    return e ? ExpSumImpl<true, true, false>(d, x, e, n, m, temp)
+             : ExpSumImpl<true, false, false>(d, x, e, n, m, temp);
+  }
+  if (split_max) return ExpSumImpl<false, false, true>(d, x, e, n, m, temp);
+  return e ? ExpSumImpl<false, true, false>(d, x, e, n, m, temp)
+           : ExpSumImpl<false, false, false>(d, x, e, n, m, temp);
+}
+
+// Applies `op` to every vector of src and writes dst; the tail goes through a buffer.
+template <class D, class Op>
+HWY_INLINE void TransformRow(D d, const hn::TFromD<D>* src, hn::TFromD<D>* dst, std::size_t n,
+                             Op op) {
+  using T = hn::TFromD<D>;
+  const std::size_t N = hn::Lanes(d);
+  std::size_t i = 0;
+  for (; i + 2 * N <= n; i += 2 * N) {
+    const auto a = op(hn::LoadU(d, src + i));
+    const auto b = op(hn::LoadU(d, src + i + N));
+    hn::StoreU(a, d, dst + i);
+    hn::StoreU(b, d, dst + i + N);
+  }
+  for (; i + N <= n; i += N) hn::StoreU(op(hn::LoadU(d, src + i)), d, dst + i);
+  if (i < n) {
+    HWY_ALIGN T buf[hn::MaxLanes(D())] = {};
+    std::memcpy(buf, src + i, (n - i) * sizeof(T));
+    hn::Store(op(hn::Load(d, buf)), d, buf);
+    std::memcpy(dst + i, buf, (n - i) * sizeof(T));
+  }
+}
+
+template <typename T>
+void RowScale(const T* e, T* y, std::size_t n, T factor) {
+  const hn::ScalableTag<T> d;
+  const auto f = hn::Set(d, factor);
+  TransformRow(d, e, y, n, [f](auto v) HWY_ATTR { return hn::Mul(v, f); });
+}
+
+template <bool kScaled, typename T>
+void LogShiftImpl(const T* x, T* y, std::size_t n, T m, const internal::Temperature<T>& temp,
+                  T log_hi, T log_lo) {
+  const hn::ScalableTag<T> d;
+  const auto vm = hn::Set(d, m), vinv = hn::Set(d, temp.inv_t), vt = hn::Set(d, temp.t);
+  const auto vlh = hn::Set(d, log_hi), vll = hn::Set(d, log_lo);
+  TransformRow(d, x, y, n, [&](auto v) HWY_ATTR {
+    hn::Vec<decltype(d)> hi, lo;
+    ShiftedLogit<kScaled>(v, vm, vinv, vt, hi, lo);
+    // hi <= 0 <= log: no cancellation; -inf stays -inf (the NaN in lo is dropped with it).
+    const auto main = hn::Sub(hi, vlh);
+    const auto fine = hn::Sub(lo, vll);
+    return hn::IfThenElse(hn::IsFinite(main), hn::Add(main, fine), main);
+  });
+}
+
+template <typename T>
+void RowLogShift(const T* x, T* y, std::size_t n, T m, const internal::Temperature<T>& temp,
+                 T log_hi, T log_lo) {
+  if (temp.scaled) {
+    LogShiftImpl<true>(x, y, n, m, temp, log_hi, log_lo);
+  } else {
+    LogShiftImpl<false>(x, y, n, m, temp, log_hi, log_lo);
+  }
+}
+
+template <typename T>
+internal::RowKernels<T> MakeRowKernels() {
+  return {&RowMax<T>, &RowExpSum<T>, &RowScale<T>, &RowLogShift<T>};
+}
+
+}  // namespace smx::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // SMX_SOFTMAX_ROW_KERNELS_INL_H_
