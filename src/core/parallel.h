@@ -5,7 +5,8 @@
 #define SMX_CORE_PARALLEL_H_
 
 #include <cstdint>
-#include <functional>
+
+#include "core/function_ref.h"
 
 namespace smx::internal {
 
@@ -20,7 +21,7 @@ int ThreadsFor(std::int64_t work, std::int64_t num_tasks);
 // Calls body(begin, end) over a static partition of [0, num_tasks) on `threads` threads (the
 // calling thread included). threads <= 1 runs inline.
 void ParallelFor(std::int64_t num_tasks, int threads,
-                 const std::function<void(std::int64_t, std::int64_t)>& body);
+                 FunctionRef<void(std::int64_t, std::int64_t)> body);
 
 }  // namespace smx::internal
 

@@ -69,7 +69,7 @@ int ThreadsFor(std::int64_t work, std::int64_t num_tasks) {
 }
 
 void ParallelFor(std::int64_t num_tasks, int threads,
-                 const std::function<void(std::int64_t, std::int64_t)>& body) {
+                 FunctionRef<void(std::int64_t, std::int64_t)> body) {
   if (threads <= 1 || num_tasks <= 1) {
     body(0, num_tasks);
     return;

@@ -1,7 +1,8 @@
 // The exponential that softmax needs, on Highway vectors, compiled once per SIMD target.
 //
-// exp(hi + lo) for hi <= 0 (hi + lo is the shifted logit (z_i - m)/T, lo the rounding residual of
-// hi). Only this range is needed, so no overflow handling exists. Why not hwy::Exp: it measured 3x
+// exp(hi + lo) for hi <= 60 (f32) or 700 (f64), where hi + lo is the shifted logit (z_i - s)/T and
+// lo the rounding residual of hi; the shift s is the row max or, for softmax rows whose max/T lies
+// in [0, 60], zero. Only this range is needed, so no overflow handling exists. Why not hwy::Exp: it measured 3x
 // slower here (0.23 vs 0.08 ns/element) and cannot take the residual, which is what makes softmax
 // exact far from the max (the relative error of exp(d) is |d| times the error of d).
 //
@@ -57,13 +58,15 @@ HWY_INLINE V ProductError(V a, V b, V p) {
 #endif
 }
 
-// The shifted logit (x - m)/T as hi + lo, exact up to terms below ulp(hi)^2. m >= x (the max).
-// kScaled = false means T = 1 and skips the division.
-template <bool kScaled, class V>
+// The shifted logit (x - s)/T as hi + lo, exact up to terms below ulp(hi)^2, for a shift s at
+// or near the row max. kScaled = false means T = 1 and skips the division. kExactShift says the
+// caller proved x - s exact for every x that matters (s = 0, or Sterbenz: see ChooseShift in
+// row_driver.cc), which skips the TwoSum: 5 of the exp's ~25 vector operations.
+template <bool kScaled, bool kExactShift, class V>
 HWY_INLINE void ShiftedLogit(V x, V m, V inv_t, V t, V& hi, V& lo) {
   const V neg_m = hn::Neg(m);
   const V d = hn::Add(x, neg_m);
-  const V d_err = TwoSumError(x, neg_m, d);
+  const V d_err = kExactShift ? hn::Zero(hn::DFromV<V>()) : TwoSumError(x, neg_m, d);
   if constexpr (kScaled) {
     const V q = hn::Mul(d, inv_t);  // ~ d / T
     const V qt = hn::Mul(q, t);
@@ -76,24 +79,28 @@ HWY_INLINE void ShiftedLogit(V x, V m, V inv_t, V t, V& hi, V& lo) {
   }
 }
 
-template <class D>
-HWY_INLINE hn::Vec<D> ExpNonPositive(D d, hn::Vec<D> hi, hn::Vec<D> lo) {
+// kHasLo = false: lo is known to be zero and is not added (r + 0 is not free under IEEE rules).
+template <bool kHasLo = true, class D>
+HWY_INLINE hn::Vec<D> ExpOfShifted(D d, hn::Vec<D> hi, hn::Vec<D> lo) {
   using T = hn::TFromD<D>;
   using V = hn::Vec<D>;
   const hn::RebindToSigned<D> di;
   if constexpr (sizeof(T) == 4) {
+    // k = round(hi / ln2) lands in the low mantissa bits of hi/ln2 + 1.5 * 2^23 (the shifter),
+    // whose bias also carries the exponent bias 127, so the same bits shifted left by 23 are
+    // 2^k. No float-to-int conversion: NaN and -inf lanes produce junk bits that the final
+    // select or the NaN in p overrides. Valid while k + 127 >= 1, i.e. hi >= kFlushBelow.
+    const V kShifter = hn::Set(d, 0x1.8000fep23f);  // 1.5 * 2^23 + 127
     const V kLog2e = hn::Set(d, 1.44269504088896341f);
     // Cody-Waite: ln2_hi has 9 significant bits, so k ln2_hi (|k| <= 150) is exact without FMA.
     const V kLn2Hi = hn::Set(d, 0x1.630000p-1f);
     const V kLn2Lo = hn::Set(d, -0x1.bd0106p-13f);
     const V kFlushBelow = hn::Set(d, -87.3365479f);  // ln(2^-126)
-    // NaN and -inf would make k meaningless (and its conversion undefined on the scalar
-    // target); any finite stand-in works because those lanes end as NaN or 0 below.
-    const V hi_for_k = hn::IfThenElse(hn::Ge(hi, kFlushBelow), hi, hn::Set(d, -100.0f));
-    const V k = hn::Round(hn::Mul(hi_for_k, kLog2e));
+    const V kb = hn::MulAdd(hi, kLog2e, kShifter);
+    const V k = hn::Sub(kb, kShifter);
     V r = hn::NegMulAdd(k, kLn2Hi, hi);
     r = hn::NegMulAdd(k, kLn2Lo, r);
-    r = hn::Add(r, lo);
+    if constexpr (kHasLo) r = hn::Add(r, lo);
     const V r2 = hn::Mul(r, r);
     const V c1 = hn::Set(d, 0x1.000000p+0f), c2 = hn::Set(d, 0x1.fffffcp-2f);
     const V c3 = hn::Set(d, 0x1.55541ap-3f), c4 = hn::Set(d, 0x1.555822p-5f);
@@ -103,8 +110,7 @@ HWY_INLINE hn::Vec<D> ExpNonPositive(D d, hn::Vec<D> hi, hn::Vec<D> lo) {
     const V q45 = hn::MulAdd(c6, r, c5);
     const V q = hn::MulAdd(hn::MulAdd(q45, r2, q23), r2, q01);
     const V p = hn::MulAdd(q, r, hn::Set(d, 1.0f));
-    const auto biased = hn::Add(hn::ConvertTo(di, k), hn::Set(di, 127));
-    const V scale = hn::BitCast(d, hn::ShiftLeft<23>(biased));
+    const V scale = hn::BitCast(d, hn::ShiftLeft<23>(hn::BitCast(di, kb)));
     return hn::IfThenZeroElse(hn::Lt(hi, kFlushBelow), hn::Mul(p, scale));
   } else {
     const V kLog2e = hn::Set(d, 1.4426950408889634);
@@ -116,7 +122,7 @@ HWY_INLINE hn::Vec<D> ExpNonPositive(D d, hn::Vec<D> hi, hn::Vec<D> lo) {
     const V k = hn::Round(hn::Mul(hi_for_k, kLog2e));
     V r = hn::NegMulAdd(k, kLn2Hi, hi);
     r = hn::NegMulAdd(k, kLn2Lo, r);
-    r = hn::Add(r, lo);
+    if constexpr (kHasLo) r = hn::Add(r, lo);
     const V r2 = hn::Mul(r, r);
     const V r4 = hn::Mul(r2, r2);
     const V c1 = hn::Set(d, 0x1.0000000000000p+0), c2 = hn::Set(d, 0x1.000000000000bp-1);

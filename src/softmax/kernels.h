@@ -31,12 +31,16 @@ template <typename T>
 struct RowKernels {
   // max of x[0..n), n >= 1. NaN handling is unspecified (callers detect NaN through the sums).
   T (*max)(const T* x, std::size_t n);
-  // Returns the sums of e_i = exp((x_i - m)/T); stores e_i into e when e != nullptr (e may be x).
-  ExpSum (*exp_sum)(const T* x, T* e, std::size_t n, T m, const Temperature<T>& temp,
-                    bool split_max);
+  // Returns the sums of e_i = exp((x_i - s)/T) for a shift s >= max - (a little); stores e_i
+  // into e when e != nullptr (e may be x). `exact_shift`: x_i - s is known to be exact for every
+  // x_i whose exponential matters, so its rounding residual is not computed.
+  ExpSum (*exp_sum)(const T* x, T* e, std::size_t n, T s, const Temperature<T>& temp,
+                    bool exact_shift, bool split_max);
   // y_i = e_i * factor (y may be e).
   void (*scale)(const T* e, T* y, std::size_t n, T factor);
-  // y_i = (x_i - m)/T - (log_hi + log_lo), with the residual of (x_i - m)/T kept (y may be x).
+  // y_i = (x_i - m)/T - (log_hi + log_lo) (y may be x). The division's residual is kept; the
+  // subtraction's is not needed: |y_i| >= |x_i - m|, so its rounding stays below half an ulp of
+  // y_i (nothing amplifies it, unlike in the exponential).
   void (*log_shift)(const T* x, T* y, std::size_t n, T m, const Temperature<T>& temp, T log_hi,
                     T log_lo);
 };

@@ -19,7 +19,11 @@
 namespace smx::internal {
 namespace {
 
-using LongDouble = long double;
+// Per-row scalar arithmetic (merging chunk sums, the log of the sum, the final scale): double is
+// ample for f32 data; f64 data gets long double (x87 extended on x86; where long double is
+// double the f64 contract still holds with less margin).
+template <typename T>
+using Wide = std::conditional_t<sizeof(T) == 4, double, long double>;
 
 // Chunk length of the contiguous path: x and y of one chunk stay in L2 between its passes (f32:
 // 64 KiB each). A row has at most kMaxChunks chunks, so the per-chunk states live on the stack.
@@ -61,21 +65,92 @@ bool TemperatureFits(double temperature) {
 
 // log(sum) for sum = count + rest, count >= 1 entries equal to the max: log1p keeps `rest` even
 // when it is far below one ulp of count (a dominant entry's log_softmax is -rest, not 0).
-LongDouble LogOfSplitSum(LongDouble count, LongDouble rest) {
+template <typename W>
+W LogOfSplitSum(W count, W rest) {
+  if (count == 1) return std::log1p(rest);  // the usual case; one call saves ~20 ns per row
   return std::log(count) + std::log1p(rest / count);
 }
 
-// What the merged chunk sums give the output pass.
-struct RowScalars {
-  LongDouble log_sum = 0;  // log_softmax, logsumexp
-  LongDouble inv_sum = 0;  // softmax
+// The shift s of a chunk's exponentials exp((x - s)/T), and whether x - s is exact wherever it
+// matters (then the kernel skips the TwoSum residual, ~20% of its work):
+//  - softmax with max/T in [0, 60] (f32; [0, 700] f64): s = 0, so x - s = x. The exponentials
+//    stay finite (e^60) and at most 1 relative to the max's, so what they flush to zero is below
+//    2^-126 in the output too;
+//  - |max/T| large: s = max, and every x whose exponential is not flushed lies within a factor of
+//    2 of the max, where subtraction is exact (Sterbenz): max/T >= 2 * 87.4 or <= -87.4 (f32);
+//  - otherwise s = max with the residual. log ops always use s = max (they count the max entries).
+template <typename T>
+struct Shift {
+  T value;
+  bool exact;
 };
+template <typename T>
+Shift<T> ChooseShift(T max, double temperature, bool zero_allowed) {
+  constexpr double kZeroShiftUpTo = sizeof(T) == 4 ? 60 : 700;
+  constexpr double kFlushedBelow = sizeof(T) == 4 ? 87.4 : 745.2;
+  const double scaled_max = static_cast<double>(max) / temperature;
+  if (zero_allowed && scaled_max >= 0 && scaled_max <= kZeroShiftUpTo) return {T(0), true};
+  return {max, scaled_max >= 2 * kFlushedBelow || scaled_max <= -kFlushedBelow};
+}
 
 template <typename T>
 struct ChunkState {
   T max;
+  T shift;  // the exponentials of the chunk are exp((x - shift)/T)
   ExpSum sums;
 };
+
+// What the merged sums give the output pass.
+template <typename W>
+struct RowScalars {
+  W log_sum = 0;    // log_softmax, logsumexp: log sum_j exp((x_j - max)/T)
+  W total_sum = 0;  // softmax: sum_j exp((x_j - max)/T)
+};
+
+// Merges exponential sums taken relative to different shifts into sums relative to the row max
+// `m`, in the order given (which fixes the bits whatever the thread count).
+template <typename T>
+class SumMerger {
+ public:
+  using W = Wide<T>;
+  SumMerger(T m, double temperature) : m_(m), temperature_(temperature) {}
+
+  // exp((shift - m)/T): moves a sum taken relative to `shift` to the row max.
+  W Rescale(T shift) const {
+    if (shift == m_) return 1;
+    return std::exp((static_cast<W>(shift) - static_cast<W>(m_)) / static_cast<W>(temperature_));
+  }
+  void Add(T max, T shift, const ExpSum& s) {
+    const W sum = static_cast<W>(s.sum) + static_cast<W>(s.sum_lo);
+    if (max == m_ && shift == m_) {
+      count_ += s.max_count;  // split sums: the max entries were counted apart
+      rest_ += sum;
+    } else {
+      rest_ += (s.max_count + sum) * Rescale(shift);
+    }
+  }
+  RowScalars<W> Result(RowOp op) const {
+    RowScalars<W> out;
+    if (op == RowOp::kSoftmax) {
+      out.total_sum = rest_;  // softmax sums every entry in `rest`
+    } else {
+      out.log_sum = LogOfSplitSum(count_, rest_);
+    }
+    return out;
+  }
+
+ private:
+  T m_;
+  double temperature_;
+  W count_ = 0, rest_ = 0;
+};
+
+// Splits log_sum into two values of type T whose sum is log_sum to twice T's precision.
+template <typename T, typename W>
+void SplitLog(W log_sum, T& hi, T& lo) {
+  hi = static_cast<T>(log_sum);
+  lo = static_cast<T>(log_sum - static_cast<W>(hi));
+}
 
 template <typename T>
 class ContiguousRows {
@@ -89,18 +164,7 @@ class ContiguousRows {
     ChunkState<T> states[kMaxChunks];
     ParallelFor(num_chunks, threads, [&](std::int64_t begin, std::int64_t end) {
       for (std::int64_t c = begin; c < end; ++c) {
-        const std::int64_t n = std::min(chunk, length - c * chunk);
-        const T* xc = x + c * chunk;
-        states[c].max = k_.max(xc, static_cast<std::size_t>(n));
-        if (!std::isfinite(states[c].max)) {
-          // NaN or +inf make the whole row special; a chunk of only -inf contributes nothing.
-          states[c].sums = ExpSum{};
-          if (op_ == RowOp::kSoftmax) std::fill(y + c * chunk, y + c * chunk + n, T(0));
-          continue;
-        }
-        T* store = op_ == RowOp::kSoftmax ? y + c * chunk : nullptr;
-        states[c].sums = k_.exp_sum(xc, store, static_cast<std::size_t>(n), states[c].max, temp_,
-                                    op_ != RowOp::kSoftmax);
+        ProcessChunk(x + c * chunk, y + c * chunk, std::min(chunk, length - c * chunk), states[c]);
       }
     });
     T m = states[0].max;
@@ -113,53 +177,54 @@ class ContiguousRows {
       const RowRef<T> row{x, 1, y, 1, lse, length};
       if (WriteNonFiniteRow(op_, row)) return;
     }
-    const RowScalars s = Merge(states, num_chunks, m);
-    if (op_ == RowOp::kLogSumExp) {
-      *lse = static_cast<T>(static_cast<LongDouble>(m) + s.log_sum);
+    if (op_ == RowOp::kSoftmax && num_chunks == 1) {
+      // The usual row: its shift cancels and 1/sum is the factor (no exp call per row).
+      const ExpSum& sums = states[0].sums;
+      const Wide<T> sum = static_cast<Wide<T>>(sums.sum) + static_cast<Wide<T>>(sums.sum_lo);
+      k_.scale(y, y, static_cast<std::size_t>(length), static_cast<T>(1 / sum));
       return;
     }
-    const T log_hi = static_cast<T>(s.log_sum);
-    const T log_lo = static_cast<T>(s.log_sum - static_cast<LongDouble>(log_hi));
+    SumMerger<T> merger(m, temperature_);
+    for (std::int64_t c = 0; c < num_chunks; ++c) {
+      merger.Add(states[c].max, states[c].shift, states[c].sums);
+    }
+    const RowScalars<Wide<T>> s = merger.Result(op_);
+    if (op_ == RowOp::kLogSumExp) {
+      *lse = static_cast<T>(static_cast<Wide<T>>(m) + s.log_sum);
+      return;
+    }
+    T log_hi, log_lo;
+    SplitLog(s.log_sum, log_hi, log_lo);
     ParallelFor(num_chunks, threads, [&](std::int64_t begin, std::int64_t end) {
       for (std::int64_t c = begin; c < end; ++c) {
-        const std::int64_t n = std::min(chunk, length - c * chunk);
+        const auto n = static_cast<std::size_t>(std::min(chunk, length - c * chunk));
         if (op_ == RowOp::kSoftmax) {
-          const T factor = static_cast<T>(Rescale(states[c].max, m) * s.inv_sum);
-          k_.scale(y + c * chunk, y + c * chunk, static_cast<std::size_t>(n), factor);
+          const T factor = static_cast<T>(merger.Rescale(states[c].shift) / s.total_sum);
+          k_.scale(y + c * chunk, y + c * chunk, n, factor);
         } else {
-          k_.log_shift(x + c * chunk, y + c * chunk, static_cast<std::size_t>(n), m, temp_, log_hi,
-                       log_lo);
+          k_.log_shift(x + c * chunk, y + c * chunk, n, m, temp_, log_hi, log_lo);
         }
       }
     });
   }
 
  private:
-  // exp((chunk_max - m)/T): converts sums taken relative to a chunk's max to the row's max.
-  LongDouble Rescale(T chunk_max, T m) const {
-    if (chunk_max == m) return 1;
-    return std::exp((static_cast<LongDouble>(chunk_max) - m) / temperature_);
-  }
-
-  RowScalars Merge(const ChunkState<T>* states, std::int64_t num_chunks, T m) const {
-    LongDouble count = 0, rest = 0;
-    for (std::int64_t c = 0; c < num_chunks; ++c) {
-      const ExpSum& s = states[c].sums;
-      const LongDouble sum = static_cast<LongDouble>(s.sum) + s.sum_lo;
-      if (states[c].max == m) {
-        count += s.max_count;
-        rest += sum;
-      } else {
-        rest += (s.max_count + sum) * Rescale(states[c].max, m);
-      }
+  // The chunk's max, then (softmax) its exponentials stored into y and summed, or (log ops) the
+  // split sums only.
+  void ProcessChunk(const T* x, T* y, std::int64_t n, ChunkState<T>& state) const {
+    state.max = k_.max(x, static_cast<std::size_t>(n));
+    if (!std::isfinite(state.max)) {
+      // NaN or +inf make the whole row special; a chunk of only -inf contributes nothing.
+      state.shift = state.max;
+      state.sums = ExpSum{};
+      if (op_ == RowOp::kSoftmax) std::fill(y, y + n, T(0));
+      return;
     }
-    RowScalars out;
-    if (op_ == RowOp::kSoftmax) {
-      out.inv_sum = 1 / rest;  // softmax sums every entry in `rest`
-    } else {
-      out.log_sum = LogOfSplitSum(count, rest);
-    }
-    return out;
+    const bool softmax = op_ == RowOp::kSoftmax;
+    const Shift<T> shift = ChooseShift(state.max, temperature_, softmax);
+    state.shift = shift.value;
+    state.sums = k_.exp_sum(x, softmax ? y : nullptr, static_cast<std::size_t>(n), shift.value,
+                            temp_, shift.exact, !softmax);
   }
 
   const RowKernels<T>& k_;
@@ -168,12 +233,13 @@ class ContiguousRows {
   Temperature<T> temp_;
 };
 
-// Rows that are strided or stored as f16/bf16: staged through a buffer of compute type C.
+// Rows that are strided or stored as f16/bf16: staged through a buffer of compute type C, in three
+// passes over the row (max; sums; output), all relative to the row max.
 template <typename C, typename S>
 class StagedRows {
  public:
   StagedRows(const RowKernels<C>& kernels, RowOp op, double temperature)
-      : k_(kernels), op_(op), temp_(MakeTemperature<C>(temperature)) {}
+      : k_(kernels), op_(op), temperature_(temperature), temp_(MakeTemperature<C>(temperature)) {}
 
   void Run(const RowRef<S>& row) const {
     C buf[kStageLength];
@@ -187,24 +253,23 @@ class StagedRows {
     if (!finite || !std::isfinite(m)) {
       if (WriteNonFiniteRow(op_, row)) return;
     }
-    const bool split = op_ != RowOp::kSoftmax;
-    LongDouble count = 0, rest = 0;
+    const bool softmax = op_ == RowOp::kSoftmax;
+    const Shift<C> shift = ChooseShift(m, temperature_, false);
+    SumMerger<C> merger(m, temperature_);
     ForEachBlock(row, buf, [&](std::int64_t, std::size_t n) {
-      const ExpSum s = k_.exp_sum(buf, nullptr, n, m, temp_, split);
-      count += s.max_count;
-      rest += static_cast<LongDouble>(s.sum) + s.sum_lo;
+      merger.Add(m, m, k_.exp_sum(buf, nullptr, n, m, temp_, shift.exact, !softmax));
     });
+    const RowScalars<Wide<C>> s = merger.Result(op_);
     if (op_ == RowOp::kLogSumExp) {
-      *row.lse = FromDouble<S>(static_cast<double>(m + LogOfSplitSum(count, rest)));
+      *row.lse = FromDouble<S>(static_cast<double>(static_cast<Wide<C>>(m) + s.log_sum));
       return;
     }
-    const LongDouble log_sum = split ? LogOfSplitSum(count, rest) : 0;
-    const C log_hi = static_cast<C>(log_sum);
-    const C log_lo = static_cast<C>(log_sum - static_cast<LongDouble>(log_hi));
-    const C factor = static_cast<C>(1 / rest);
+    C log_hi, log_lo;
+    SplitLog(s.log_sum, log_hi, log_lo);
+    const C factor = softmax ? static_cast<C>(1 / s.total_sum) : C(0);
     ForEachBlock(row, buf, [&](std::int64_t start, std::size_t n) {
-      if (op_ == RowOp::kSoftmax) {
-        (void)k_.exp_sum(buf, buf, n, m, temp_, false);
+      if (softmax) {
+        (void)k_.exp_sum(buf, buf, n, m, temp_, shift.exact, false);
         k_.scale(buf, buf, n, factor);
       } else {
         k_.log_shift(buf, buf, n, m, temp_, log_hi, log_lo);
@@ -229,6 +294,7 @@ class StagedRows {
 
   const RowKernels<C>& k_;
   RowOp op_;
+  double temperature_;
   Temperature<C> temp_;
 };
 
