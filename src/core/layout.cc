@@ -96,6 +96,19 @@ void RowSet::Offsets(std::int64_t row, std::int64_t& x_offset, std::int64_t& y_o
   }
 }
 
+bool RowSet::EvenlySpaced(std::int64_t& x_row_stride, std::int64_t& y_row_stride) const {
+  x_row_stride = outer_rank > 0 ? outer_x_strides[outer_rank - 1] : 0;
+  y_row_stride = outer_rank > 0 ? outer_y_strides[outer_rank - 1] : 0;
+  for (int d = outer_rank - 2; d >= 0; --d) {
+    const std::int64_t size_below = outer_shape[d + 1];
+    if (outer_x_strides[d] != outer_x_strides[d + 1] * size_below ||
+        outer_y_strides[d] != outer_y_strides[d + 1] * size_below) {
+      return false;
+    }
+  }
+  return true;
+}
+
 Status PlanElementwise(const char* op, const ConstTensorRef& x, const TensorRef& y, int axis,
                        RowSet& rows) {
   int a = 0;

@@ -29,6 +29,9 @@ struct RowSet {
   std::int64_t inner = 1;  // product of the dimensions after the axis
 
   void Offsets(std::int64_t row, std::int64_t& x_offset, std::int64_t& y_offset) const;
+  // Whether row r starts at r * x_row_stride (and r * y_row_stride): the outer dimensions collapse
+  // into one, as in any C-contiguous [rows, K] block or a view of one.
+  bool EvenlySpaced(std::int64_t& x_row_stride, std::int64_t& y_row_stride) const;
 };
 
 // Checks a row op whose output has the input's shape (softmax, log_softmax).

@@ -7,6 +7,9 @@
 
 #include <cstddef>
 
+#include "core/function_ref.h"
+#include "softmax/row_math.h"
+
 namespace smx::internal {
 
 // The divisor of the logits: T = 1 skips the division entirely (a separate kernel instance).
@@ -27,6 +30,15 @@ struct ExpSum {
   double max_count;  // 0 unless split_max
 };
 
+// The whole op on `rows` contiguous rows of length n (1 <= n <= one chunk), row r at
+// x + r * x_stride and y + r * y_stride (logsumexp writes y[r * y_stride]). Rows whose max is not
+// finite are left alone and passed to `special`, for the driver to finish.
+template <typename T>
+using WholeRowsFn = void (*)(RowOp op, const T* x, std::ptrdiff_t x_stride, T* y,
+                             std::ptrdiff_t y_stride, std::size_t rows, std::size_t n,
+                             const Temperature<T>& temp, double temperature,
+                             FunctionRef<void(std::size_t)> special);
+
 template <typename T>
 struct RowKernels {
   // max of x[0..n), n >= 1. NaN handling is unspecified (callers detect NaN through the sums).
@@ -43,6 +55,7 @@ struct RowKernels {
   // y_i (nothing amplifies it, unlike in the exponential).
   void (*log_shift)(const T* x, T* y, std::size_t n, T m, const Temperature<T>& temp, T log_hi,
                     T log_lo);
+  WholeRowsFn<T> whole_rows;
 };
 
 struct KernelTable {

@@ -14,16 +14,11 @@
 
 #include "core/parallel.h"
 #include "softmax/kernels.h"
+#include "softmax/row_math.h"
 #include "softmax/special_rows.h"
 
 namespace smx::internal {
 namespace {
-
-// Per-row scalar arithmetic (merging chunk sums, the log of the sum, the final scale): double is
-// ample for f32 data; f64 data gets long double (x87 extended on x86; where long double is
-// double the f64 contract still holds with less margin).
-template <typename T>
-using Wide = std::conditional_t<sizeof(T) == 4, double, long double>;
 
 // Chunk length of the contiguous path: x and y of one chunk stay in L2 between its passes (f32:
 // 64 KiB each). A row has at most kMaxChunks chunks, so the per-chunk states live on the stack.
@@ -61,36 +56,6 @@ template <typename T>
 bool TemperatureFits(double temperature) {
   const T t = static_cast<T>(temperature);
   return std::isnormal(t) && std::isnormal(T(1) / t);
-}
-
-// log(sum) for sum = count + rest, count >= 1 entries equal to the max: log1p keeps `rest` even
-// when it is far below one ulp of count (a dominant entry's log_softmax is -rest, not 0).
-template <typename W>
-W LogOfSplitSum(W count, W rest) {
-  if (count == 1) return std::log1p(rest);  // the usual case; one call saves ~20 ns per row
-  return std::log(count) + std::log1p(rest / count);
-}
-
-// The shift s of a chunk's exponentials exp((x - s)/T), and whether x - s is exact wherever it
-// matters (then the kernel skips the TwoSum residual, ~20% of its work):
-//  - softmax with max/T in [0, 60] (f32; [0, 700] f64): s = 0, so x - s = x. The exponentials
-//    stay finite (e^60) and at most 1 relative to the max's, so what they flush to zero is below
-//    2^-126 in the output too;
-//  - |max/T| large: s = max, and every x whose exponential is not flushed lies within a factor of
-//    2 of the max, where subtraction is exact (Sterbenz): max/T >= 2 * 87.4 or <= -87.4 (f32);
-//  - otherwise s = max with the residual. log ops always use s = max (they count the max entries).
-template <typename T>
-struct Shift {
-  T value;
-  bool exact;
-};
-template <typename T>
-Shift<T> ChooseShift(T max, double temperature, bool zero_allowed) {
-  constexpr double kZeroShiftUpTo = sizeof(T) == 4 ? 60 : 700;
-  constexpr double kFlushedBelow = sizeof(T) == 4 ? 87.4 : 745.2;
-  const double scaled_max = static_cast<double>(max) / temperature;
-  if (zero_allowed && scaled_max >= 0 && scaled_max <= kZeroShiftUpTo) return {T(0), true};
-  return {max, scaled_max >= 2 * kFlushedBelow || scaled_max <= -kFlushedBelow};
 }
 
 template <typename T>
@@ -145,13 +110,6 @@ class SumMerger {
   W count_ = 0, rest_ = 0;
 };
 
-// Splits log_sum into two values of type T whose sum is log_sum to twice T's precision.
-template <typename T, typename W>
-void SplitLog(W log_sum, T& hi, T& lo) {
-  hi = static_cast<T>(log_sum);
-  lo = static_cast<T>(log_sum - static_cast<W>(hi));
-}
-
 template <typename T>
 class ContiguousRows {
  public:
@@ -194,7 +152,7 @@ class ContiguousRows {
       return;
     }
     T log_hi, log_lo;
-    SplitLog(s.log_sum, log_hi, log_lo);
+    SplitWide(s.log_sum, log_hi, log_lo);
     ParallelFor(num_chunks, threads, [&](std::int64_t begin, std::int64_t end) {
       for (std::int64_t c = begin; c < end; ++c) {
         const auto n = static_cast<std::size_t>(std::min(chunk, length - c * chunk));
@@ -265,7 +223,7 @@ class StagedRows {
       return;
     }
     C log_hi, log_lo;
-    SplitLog(s.log_sum, log_hi, log_lo);
+    SplitWide(s.log_sum, log_hi, log_lo);
     const C factor = softmax ? static_cast<C>(1 / s.total_sum) : C(0);
     ForEachBlock(row, buf, [&](std::int64_t start, std::size_t n) {
       if (softmax) {
@@ -350,6 +308,24 @@ Status RunTyped(RowOp op, double temperature, const S* x, S* y, const RowSet& ro
       }
     }
   };
+  std::int64_t x_row_stride = 0, y_row_stride = 0;
+  if constexpr (kNative) {
+    // The common case: rows that each fit in one chunk, evenly spaced. One kernel call per thread.
+    if (fast && !limit && length > 0 && length <= ChunkLength<Native>(length) &&
+        rows.EvenlySpaced(x_row_stride, y_row_stride)) {
+      const RowKernels<Native>& k = KernelsFor<Native>(table);
+      const Temperature<Native> temp = MakeTemperature<Native>(temperature);
+      ParallelFor(rows.num_rows, threads, [&](std::int64_t begin, std::int64_t end) {
+        k.whole_rows(op, x + begin * x_row_stride, x_row_stride, y + begin * y_row_stride,
+                     y_row_stride, static_cast<std::size_t>(end - begin),
+                     static_cast<std::size_t>(length), temp, temperature, [&](std::size_t r) {
+                       const bool found = WriteNonFiniteRow(op, row_at(begin + r));
+                       (void)found;  // always true: the kernel saw a max that is not finite
+                     });
+      });
+      return Status::Ok();
+    }
+  }
   ParallelFor(rows.num_rows, threads_in_row > 1 ? 1 : threads, run_range);
   return Status::Ok();
 }

@@ -5,12 +5,11 @@
 #define SMX_SOFTMAX_ROW_DRIVER_H_
 
 #include "core/layout.h"
+#include "softmax/row_math.h"
 #include "smx/status.h"
 #include "smx/tensor.h"
 
 namespace smx::internal {
-
-enum class RowOp { kSoftmax, kLogSoftmax, kLogSumExp };
 
 // `temperature` has been validated (>= 0, not NaN); logsumexp passes 1.
 Status RunRows(RowOp op, double temperature, const ConstTensorRef& x, const TensorRef& y,

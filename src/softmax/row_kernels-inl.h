@@ -18,6 +18,7 @@
 #include "hwy/highway.h"
 #include "softmax/exp-inl.h"
 #include "softmax/kernels.h"
+#include "softmax/row_math.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace smx::HWY_NAMESPACE {
@@ -253,14 +254,20 @@ void RowLogShift(const T* x, T* y, std::size_t n, T m, const internal::Temperatu
                  T log_hi, T log_lo) {
   if (temp.scaled) {
     LogShiftImpl<true, true>(x, y, n, m, temp, log_hi, log_lo);
-  } else {
-    LogShiftImpl<false, true>(x, y, n, m, temp, log_hi, log_lo);
+    return;
   }
-}
-
-template <typename T>
-internal::RowKernels<T> MakeRowKernels() {
-  return {&RowMax<T>, &RowExpSum<T>, &RowScale<T>, &RowLogShift<T>};
+  // T = 1: y = x - c with c = m + log_sum held as c_hi + c_lo. x - c_hi rounds by at most half an
+  // ulp of y (|y| >= |x - m|), and the max entry of a dominant row gets exactly -log_sum. Two
+  // subtractions per vector instead of seven (measured 0.128 -> 0.05 ns/element).
+  // c_lo is formed as (m - c_hi) + log_sum, not from a wide m + log_sum: with m = 80 and a
+  // dominant entry (log_sum ~ 6e-16), m + log_sum rounds to m even in f64.
+  using W = internal::Wide<T>;
+  const W log_sum = static_cast<W>(log_hi) + static_cast<W>(log_lo);
+  const T c_hi = static_cast<T>(static_cast<W>(m) + log_sum);
+  const T c_lo = static_cast<T>((static_cast<W>(m) - static_cast<W>(c_hi)) + log_sum);
+  const hn::ScalableTag<T> d;
+  const auto vhi = hn::Set(d, c_hi), vlo = hn::Set(d, c_lo);
+  TransformRow(d, x, y, n, [&](auto v) HWY_ATTR { return hn::Sub(hn::Sub(v, vhi), vlo); });
 }
 
 }  // namespace smx::HWY_NAMESPACE

@@ -4,9 +4,15 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "softmax/row_kernels-inl.h"
+#include "softmax/rows_kernel-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace smx::HWY_NAMESPACE {
+
+template <typename T>
+internal::RowKernels<T> MakeRowKernels() {
+  return {&RowMax<T>, &RowExpSum<T>, &RowScale<T>, &RowLogShift<T>, &WholeRows<T>};
+}
 
 const internal::KernelTable* GetKernelTable() {
   static const internal::KernelTable table = {MakeRowKernels<float>(), MakeRowKernels<double>()};
