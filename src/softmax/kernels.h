@@ -46,8 +46,9 @@ struct RowKernels {
   // Returns the sums of e_i = exp((x_i - s)/T) for a shift s >= max - (a little); stores e_i
   // into e when e != nullptr (e may be x). `exact_shift`: x_i - s is known to be exact for every
   // x_i whose exponential matters, so its rounding residual is not computed.
+  // `prefetch` (or null): n elements to bring toward the cache meanwhile (the next chunk).
   ExpSum (*exp_sum)(const T* x, T* e, std::size_t n, T s, const Temperature<T>& temp,
-                    bool exact_shift, bool split_max);
+                    bool exact_shift, bool split_max, const T* prefetch);
   // y_i = e_i * factor (y may be e).
   void (*scale)(const T* e, T* y, std::size_t n, T factor);
   // y_i = (x_i - m)/T - (log_hi + log_lo) (y may be x). The division's residual is kept; the

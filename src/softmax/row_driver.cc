@@ -122,7 +122,10 @@ class ContiguousRows {
     ChunkState<T> states[kMaxChunks];
     ParallelFor(num_chunks, threads, [&](std::int64_t begin, std::int64_t end) {
       for (std::int64_t c = begin; c < end; ++c) {
-        ProcessChunk(x + c * chunk, y + c * chunk, std::min(chunk, length - c * chunk), states[c]);
+        const std::int64_t n = std::min(chunk, length - c * chunk);
+        // The next chunk is prefetched while this one is exponentiated (no further than the row).
+        const T* next = (c + 1) * chunk + n <= length ? x + (c + 1) * chunk : nullptr;
+        ProcessChunk(x + c * chunk, y + c * chunk, n, next, states[c]);
       }
     });
     T m = states[0].max;
@@ -156,7 +159,9 @@ class ContiguousRows {
     ParallelFor(num_chunks, threads, [&](std::int64_t begin, std::int64_t end) {
       for (std::int64_t c = begin; c < end; ++c) {
         const auto n = static_cast<std::size_t>(std::min(chunk, length - c * chunk));
-        if (op_ == RowOp::kSoftmax) {
+        if (op_ == RowOp::kSoftmax && std::isinf(states[c].max)) {
+          std::fill(y + c * chunk, y + c * chunk + n, T(0));  // a chunk of only -inf
+        } else if (op_ == RowOp::kSoftmax) {
           const T factor = static_cast<T>(merger.Rescale(states[c].shift) / s.total_sum);
           k_.scale(y + c * chunk, y + c * chunk, n, factor);
         } else {
@@ -169,20 +174,21 @@ class ContiguousRows {
  private:
   // The chunk's max, then (softmax) its exponentials stored into y and summed, or (log ops) the
   // split sums only.
-  void ProcessChunk(const T* x, T* y, std::int64_t n, ChunkState<T>& state) const {
+  void ProcessChunk(const T* x, T* y, std::int64_t n, const T* next, ChunkState<T>& state) const {
     state.max = k_.max(x, static_cast<std::size_t>(n));
     if (!std::isfinite(state.max)) {
-      // NaN or +inf make the whole row special; a chunk of only -inf contributes nothing.
+      // NaN or +inf make the whole row special; a chunk of only -inf contributes nothing (its
+      // zeros are written in the output pass: writing them now could overwrite x in place before
+      // the special-row scan reads it).
       state.shift = state.max;
       state.sums = ExpSum{};
-      if (op_ == RowOp::kSoftmax) std::fill(y, y + n, T(0));
       return;
     }
     const bool softmax = op_ == RowOp::kSoftmax;
     const Shift<T> shift = ChooseShift(state.max, temperature_, softmax);
     state.shift = shift.value;
     state.sums = k_.exp_sum(x, softmax ? y : nullptr, static_cast<std::size_t>(n), shift.value,
-                            temp_, shift.exact, !softmax);
+                            temp_, shift.exact, !softmax, next);
   }
 
   const RowKernels<T>& k_;
@@ -215,7 +221,7 @@ class StagedRows {
     const Shift<C> shift = ChooseShift(m, temperature_, false);
     SumMerger<C> merger(m, temperature_);
     ForEachBlock(row, buf, [&](std::int64_t, std::size_t n) {
-      merger.Add(m, m, k_.exp_sum(buf, nullptr, n, m, temp_, shift.exact, !softmax));
+      merger.Add(m, m, k_.exp_sum(buf, nullptr, n, m, temp_, shift.exact, !softmax, nullptr));
     });
     const RowScalars<Wide<C>> s = merger.Result(op_);
     if (op_ == RowOp::kLogSumExp) {
@@ -227,7 +233,7 @@ class StagedRows {
     const C factor = softmax ? static_cast<C>(1 / s.total_sum) : C(0);
     ForEachBlock(row, buf, [&](std::int64_t start, std::size_t n) {
       if (softmax) {
-        (void)k_.exp_sum(buf, buf, n, m, temp_, shift.exact, false);
+        (void)k_.exp_sum(buf, buf, n, m, temp_, shift.exact, false, nullptr);
         k_.scale(buf, buf, n, factor);
       } else {
         k_.log_shift(buf, buf, n, m, temp_, log_hi, log_lo);

@@ -27,10 +27,10 @@ namespace smx::HWY_NAMESPACE {
 template <std::size_t kGroup>
 void LogsOfSums(const internal::ExpSum (&sums)[kGroup], std::size_t g, double (&logs)[kGroup]) {
   const hn::CappedTag<double, kGroup> d;
-  HWY_ALIGN double rest[kGroup] = {};
+  double rest[kGroup] = {};
   for (std::size_t i = 0; i < g; ++i) rest[i] = sums[i].sum + sums[i].sum_lo;
   for (std::size_t i = 0; i < kGroup; i += hn::Lanes(d)) {
-    hn::Store(hn::Log1p(d, hn::Load(d, rest + i)), d, logs + i);
+    hn::StoreU(hn::Log1p(d, hn::LoadU(d, rest + i)), d, logs + i);
   }
   for (std::size_t i = 0; i < g; ++i) {
     if (sums[i].max_count != 1) logs[i] = internal::LogOfSplitSum(sums[i].max_count, rest[i]);
@@ -66,8 +66,10 @@ void WholeRows(internal::RowOp op, const T* x, std::ptrdiff_t x_stride, T* y,
         continue;
       }
       shift[i] = internal::ChooseShift(max[i], temperature, softmax);
+      // Prefetches the same row of the next group.
+      const T* next = r0 + i + kGroup < rows ? x + (r0 + i + kGroup) * x_stride : nullptr;
       sums[i] = RowExpSum(x + (r0 + i) * x_stride, softmax ? y + (r0 + i) * y_stride : nullptr, n,
-                          shift[i].value, temp, shift[i].exact, !softmax);
+                          shift[i].value, temp, shift[i].exact, !softmax, next);
     }
     W log_sums[kGroup];
     if (!softmax) LogsOfSums(sums, g, log_sums);
