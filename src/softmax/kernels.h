@@ -39,6 +39,14 @@ using WholeRowsFn = void (*)(RowOp op, const T* x, std::ptrdiff_t x_stride, T* y
                              const Temperature<T>& temp, double temperature,
                              FunctionRef<void(std::size_t)> special);
 
+// The op along the middle axis of one contiguous [K, inner] slab (x, y at the slab's start;
+// logsumexp writes inner values to y). Computes the leading columns that fill whole vectors and
+// returns how many; column blocks whose max is not finite are passed to fallback(first, count).
+template <typename T>
+using ColumnsFn = std::size_t (*)(RowOp op, const T* x, T* y, std::size_t length,
+                                  std::size_t inner, const Temperature<T>& temp,
+                                  FunctionRef<void(std::size_t, std::size_t)> fallback);
+
 template <typename T>
 struct RowKernels {
   // max of x[0..n), n >= 1. NaN handling is unspecified (callers detect NaN through the sums).
@@ -57,6 +65,7 @@ struct RowKernels {
   void (*log_shift)(const T* x, T* y, std::size_t n, T m, const Temperature<T>& temp, T log_hi,
                     T log_lo);
   WholeRowsFn<T> whole_rows;
+  ColumnsFn<T> columns;
 };
 
 struct KernelTable {

@@ -276,9 +276,10 @@ Status RunTyped(RowOp op, double temperature, const S* x, S* y, const RowSet& ro
                                    "1e307); use 0 for the argmax limit or inf for the uniform one");
   }
   const KernelTable& table = Kernels();  // the one dynamic dispatch of this call
-  const bool fast = kNative && rows.x_stride == 1 &&
-                    (op == RowOp::kLogSumExp || rows.y_stride == 1) &&
-                    (std::is_same_v<S, double> || compute_f32);
+  // f32 and f64 data computed in their own type (not f16/bf16, not an f32 T that needs f64).
+  const bool fast_types = kNative && (std::is_same_v<S, double> || compute_f32);
+  const bool fast = fast_types && rows.x_stride == 1 &&
+                    (op == RowOp::kLogSumExp || rows.y_stride == 1);
   const std::int64_t work = rows.num_rows * std::max<std::int64_t>(length, 1);
   const int threads = ThreadsFor(work, rows.num_rows);
   // A few long rows: split each row over the threads instead.
@@ -328,6 +329,30 @@ Status RunTyped(RowOp op, double temperature, const S* x, S* y, const RowSet& ro
                        const bool found = WriteNonFiniteRow(op, row_at(begin + r));
                        (void)found;  // always true: the kernel saw a max that is not finite
                      });
+      });
+      return Status::Ok();
+    }
+  }
+  if constexpr (kNative) {
+    // A middle axis of a contiguous [outer, K, inner] tensor: vectorised across `inner`, one slab
+    // per task; row o * inner + j is column j of slab o.
+    if (fast_types && !limit && length > 0 && rows.contiguous && rows.inner > 1) {
+      const RowKernels<Native>& k = KernelsFor<Native>(table);
+      const Temperature<Native> temp = MakeTemperature<Native>(temperature);
+      const std::int64_t inner = rows.inner;
+      const std::int64_t outer = rows.num_rows / inner;
+      const std::int64_t out_slab = op == RowOp::kLogSumExp ? inner : length * inner;
+      ParallelFor(outer, ThreadsFor(work, outer), [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t o = begin; o < end; ++o) {
+          const std::int64_t first_row = o * inner;
+          const std::size_t done = k.columns(
+              op, x + o * length * inner, y + o * out_slab, static_cast<std::size_t>(length),
+              static_cast<std::size_t>(inner), temp, [&](std::size_t j, std::size_t count) {
+                run_range(first_row + static_cast<std::int64_t>(j),
+                          first_row + static_cast<std::int64_t>(j + count));
+              });
+          run_range(first_row + static_cast<std::int64_t>(done), first_row + inner);
+        }
       });
       return Status::Ok();
     }

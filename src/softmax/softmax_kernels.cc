@@ -3,6 +3,7 @@
 #define HWY_TARGET_INCLUDE "softmax/softmax_kernels.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
+#include "softmax/columns_kernel-inl.h"
 #include "softmax/row_kernels-inl.h"
 #include "softmax/rows_kernel-inl.h"
 
@@ -11,7 +12,8 @@ namespace smx::HWY_NAMESPACE {
 
 template <typename T>
 internal::RowKernels<T> MakeRowKernels() {
-  return {&RowMax<T>, &RowExpSum<T>, &RowScale<T>, &RowLogShift<T>, &WholeRows<T>};
+  return {&RowMax<T>, &RowExpSum<T>, &RowScale<T>, &RowLogShift<T>, &WholeRows<T>,
+          &Columns<T>};
 }
 
 const internal::KernelTable* GetKernelTable() {
