@@ -75,7 +75,7 @@ class LaneSums {
 
 template <bool kScaled, typename T>
 std::size_t ColumnsImpl(internal::RowOp op, const T* x, T* y, std::size_t length,
-                        std::size_t inner, const internal::Temperature<T>& temp,
+                        std::size_t inner, const internal::Temperature<T>& temp, double temperature,
                         internal::FunctionRef<void(std::size_t, std::size_t)> fallback) {
   using W = internal::Wide<T>;
   const hn::ScalableTag<T> d;
@@ -84,6 +84,7 @@ std::size_t ColumnsImpl(internal::RowOp op, const T* x, T* y, std::size_t length
   const std::size_t full = inner - inner % N;
   const bool softmax = op == internal::RowOp::kSoftmax;
   const V vinv = hn::Set(d, temp.inv_t), vt = hn::Set(d, temp.t), zero = hn::Zero(d);
+  const V vtlo = hn::Set(d, temp.t_lo);
   const V one = hn::Set(d, T(1));
   HWY_ALIGN T lane_max[hn::MaxLanes(d)];
   HWY_ALIGN T out_a[hn::MaxLanes(d)];
@@ -101,7 +102,7 @@ std::size_t ColumnsImpl(internal::RowOp op, const T* x, T* y, std::size_t length
     V count = zero;
     for (std::size_t k = 0; k < length; ++k) {
       V hi, lo;
-      ShiftedLogit<kScaled, false>(hn::LoadU(d, x + k * inner + j), vmax, vinv, vt, hi, lo);
+      ShiftedLogit<kScaled, false>(hn::LoadU(d, x + k * inner + j), vmax, vinv, vt, vtlo, hi, lo);
       const V e = ExpOfShifted(d, hi, lo);
       if (softmax) {
         hn::StoreU(e, d, y + k * inner + j);
@@ -123,7 +124,10 @@ std::size_t ColumnsImpl(internal::RowOp op, const T* x, T* y, std::size_t length
         out_a[i] = static_cast<T>(1 / sum);
         continue;
       }
-      const W log_sum = internal::LogOfSplitSum(static_cast<W>(counts[i]), sum);
+      const T* column = x + j + i;
+      const W log_sum = internal::LogSumOfRow(
+          op, lane_max[i], static_cast<W>(temperature), static_cast<W>(counts[i]), sum, length,
+          [column, inner](std::size_t k) { return static_cast<W>(column[k * inner]); });
       const W m = static_cast<W>(lane_max[i]);
       if (op == internal::RowOp::kLogSumExp) {
         y[j + i] = static_cast<T>(m + log_sum);
@@ -142,7 +146,7 @@ std::size_t ColumnsImpl(internal::RowOp op, const T* x, T* y, std::size_t length
         hn::StoreU(hn::Mul(hn::LoadU(d, yk), a), d, yk);
       } else if (kScaled) {
         V hi, lo;
-        ShiftedLogit<true, true>(hn::LoadU(d, x + k * inner + j), vmax, vinv, vt, hi, lo);
+        ShiftedLogit<true, true>(hn::LoadU(d, x + k * inner + j), vmax, vinv, vt, vtlo, hi, lo);
         const V main = hn::Sub(hi, a);
         hn::StoreU(hn::IfThenElse(hn::IsFinite(main), hn::Add(main, hn::Sub(lo, b)), main), d, yk);
       } else {
@@ -157,10 +161,10 @@ std::size_t ColumnsImpl(internal::RowOp op, const T* x, T* y, std::size_t length
 // does the rest.
 template <typename T>
 std::size_t Columns(internal::RowOp op, const T* x, T* y, std::size_t length, std::size_t inner,
-                    const internal::Temperature<T>& temp,
+                    const internal::Temperature<T>& temp, double temperature,
                     internal::FunctionRef<void(std::size_t, std::size_t)> fallback) {
-  return temp.scaled ? ColumnsImpl<true>(op, x, y, length, inner, temp, fallback)
-                     : ColumnsImpl<false>(op, x, y, length, inner, temp, fallback);
+  return temp.scaled ? ColumnsImpl<true>(op, x, y, length, inner, temp, temperature, fallback)
+                     : ColumnsImpl<false>(op, x, y, length, inner, temp, temperature, fallback);
 }
 
 }  // namespace smx::HWY_NAMESPACE

@@ -63,14 +63,16 @@ HWY_INLINE V ProductError(V a, V b, V p) {
 // caller proved x - s exact for every x that matters (s = 0, or Sterbenz: see ChooseShift in
 // row_driver.cc), which skips the TwoSum: 5 of the exp's ~25 vector operations.
 template <bool kScaled, bool kExactShift, class V>
-HWY_INLINE void ShiftedLogit(V x, V m, V inv_t, V t, V& hi, V& lo) {
+HWY_INLINE void ShiftedLogit(V x, V m, V inv_t, V t, V t_lo, V& hi, V& lo) {
   const V neg_m = hn::Neg(m);
   const V d = hn::Add(x, neg_m);
   const V d_err = kExactShift ? hn::Zero(hn::DFromV<V>()) : TwoSumError(x, neg_m, d);
   if constexpr (kScaled) {
     const V q = hn::Mul(d, inv_t);  // ~ d / T
     const V qt = hn::Mul(q, t);
-    const V q_err = hn::Sub(hn::Sub(d, qt), ProductError(q, t, qt));  // d - q T (d - qt: Sterbenz)
+    // d - q t exactly (d - qt: Sterbenz), then minus q t_lo: T = t + t_lo is the caller's double
+    // temperature, so f32 data is divided by T itself, not by T rounded to f32.
+    const V q_err = hn::NegMulAdd(q, t_lo, hn::Sub(hn::Sub(d, qt), ProductError(q, t, qt)));
     lo = hn::Mul(hn::Add(q_err, d_err), inv_t);    // (d + d_err - q T) / T
     hi = q;
   } else {

@@ -16,7 +16,8 @@ namespace smx::internal {
 template <typename T>
 struct Temperature {
   bool scaled = false;  // false: T == 1
-  T t = 1;
+  T t = 1;              // T rounded to the compute type; T = t + t_lo (the caller's double T)
+  T t_lo = 0;
   T inv_t = 1;  // rounded 1/T; the exact quotient is recovered with an FMA residual
 };
 
@@ -44,7 +45,7 @@ using WholeRowsFn = void (*)(RowOp op, const T* x, std::ptrdiff_t x_stride, T* y
 // returns how many; column blocks whose max is not finite are passed to fallback(first, count).
 template <typename T>
 using ColumnsFn = std::size_t (*)(RowOp op, const T* x, T* y, std::size_t length,
-                                  std::size_t inner, const Temperature<T>& temp,
+                                  std::size_t inner, const Temperature<T>& temp, double temperature,
                                   FunctionRef<void(std::size_t, std::size_t)> fallback);
 
 template <typename T>

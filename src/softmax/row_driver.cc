@@ -45,8 +45,9 @@ template <typename T>
 Temperature<T> MakeTemperature(double temperature) {
   Temperature<T> temp;
   temp.t = static_cast<T>(temperature);
-  temp.inv_t = T(1) / temp.t;
-  temp.scaled = temp.t != T(1);
+  temp.t_lo = static_cast<T>(temperature - static_cast<double>(temp.t));
+  temp.inv_t = static_cast<T>(1 / temperature);
+  temp.scaled = temperature != 1;
   return temp;
 }
 
@@ -94,12 +95,14 @@ class SumMerger {
       rest_ += (s.max_count + sum) * Rescale(shift);
     }
   }
-  RowScalars<W> Result(RowOp op) const {
+  // get(i) reads element i of the row as W (for the rare precise recomputation of log ops).
+  template <typename Get>
+  RowScalars<W> Result(RowOp op, std::size_t n, Get get) const {
     RowScalars<W> out;
     if (op == RowOp::kSoftmax) {
       out.total_sum = rest_;  // softmax sums every entry in `rest`
     } else {
-      out.log_sum = LogOfSplitSum(count_, rest_);
+      out.log_sum = LogSumOfRow(op, m_, static_cast<W>(temperature_), count_, rest_, n, get);
     }
     return out;
   }
@@ -149,7 +152,8 @@ class ContiguousRows {
     for (std::int64_t c = 0; c < num_chunks; ++c) {
       merger.Add(states[c].max, states[c].shift, states[c].sums);
     }
-    const RowScalars<Wide<T>> s = merger.Result(op_);
+    const RowScalars<Wide<T>> s = merger.Result(
+        op_, static_cast<std::size_t>(length), [x](std::size_t i) { return static_cast<Wide<T>>(x[i]); });
     if (op_ == RowOp::kLogSumExp) {
       *lse = static_cast<T>(static_cast<Wide<T>>(m) + s.log_sum);
       return;
@@ -223,7 +227,10 @@ class StagedRows {
     ForEachBlock(row, buf, [&](std::int64_t, std::size_t n) {
       merger.Add(m, m, k_.exp_sum(buf, nullptr, n, m, temp_, shift.exact, !softmax, nullptr));
     });
-    const RowScalars<Wide<C>> s = merger.Result(op_);
+    const RowScalars<Wide<C>> s =
+        merger.Result(op_, static_cast<std::size_t>(row.length), [&row](std::size_t i) {
+          return static_cast<Wide<C>>(row.In(static_cast<std::int64_t>(i)));
+        });
     if (op_ == RowOp::kLogSumExp) {
       *row.lse = FromDouble<S>(static_cast<double>(static_cast<Wide<C>>(m) + s.log_sum));
       return;
@@ -347,7 +354,8 @@ Status RunTyped(RowOp op, double temperature, const S* x, S* y, const RowSet& ro
           const std::int64_t first_row = o * inner;
           const std::size_t done = k.columns(
               op, x + o * length * inner, y + o * out_slab, static_cast<std::size_t>(length),
-              static_cast<std::size_t>(inner), temp, [&](std::size_t j, std::size_t count) {
+              static_cast<std::size_t>(inner), temp, temperature,
+              [&](std::size_t j, std::size_t count) {
                 run_range(first_row + static_cast<std::int64_t>(j),
                           first_row + static_cast<std::int64_t>(j + count));
               });

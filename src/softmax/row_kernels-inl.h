@@ -118,12 +118,13 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
   using V = hn::Vec<D>;
   const std::size_t N = hn::Lanes(d);
   const V vm = hn::Set(d, m), vinv = hn::Set(d, temp.inv_t), vt = hn::Set(d, temp.t);
+  const V vtlo = hn::Set(d, temp.t_lo);
   const V zero = hn::Zero(d), one = hn::Set(d, T(1));
   ExpAccumulator<D> acc0(d), acc1(d);
   V count = zero;
   auto exp_of = [&](V v) HWY_ATTR {
     V hi, lo;
-    ShiftedLogit<kScaled, kExactShift>(v, vm, vinv, vt, hi, lo);
+    ShiftedLogit<kScaled, kExactShift>(v, vm, vinv, vt, vtlo, hi, lo);
     V ev = ExpOfShifted<kScaled || !kExactShift>(d, hi, lo);
     if constexpr (kSplit) {
       const auto is_max = hn::Eq(hi, zero);
@@ -255,10 +256,11 @@ void LogShiftImpl(const T* x, T* y, std::size_t n, T m, const internal::Temperat
                   T log_hi, T log_lo) {
   const hn::ScalableTag<T> d;
   const auto vm = hn::Set(d, m), vinv = hn::Set(d, temp.inv_t), vt = hn::Set(d, temp.t);
+  const auto vtlo = hn::Set(d, temp.t_lo);
   const auto vlh = hn::Set(d, log_hi), vll = hn::Set(d, log_lo);
   TransformRow(d, x, y, n, [&](auto v) HWY_ATTR {
     hn::Vec<decltype(d)> hi, lo;
-    ShiftedLogit<kScaled, kExactShift>(v, vm, vinv, vt, hi, lo);
+    ShiftedLogit<kScaled, kExactShift>(v, vm, vinv, vt, vtlo, hi, lo);
     // hi <= 0 <= log: no cancellation; -inf stays -inf (the NaN in lo is dropped with it).
     const auto main = hn::Sub(hi, vlh);
     const auto fine = hn::Sub(lo, vll);

@@ -46,6 +46,51 @@ Shift<T> ChooseShift(T max, double temperature, bool zero_allowed) {
   return {max, scaled_max >= 2 * kFlushedBelow || scaled_max <= -kFlushedBelow};
 }
 
+// Whether the fast sums are not precise enough for a log op, so that the row's split sum must be
+// taken again with wide exponentials (PreciseSplitSum):
+//  - the sum of the non-max terms is tiny (below n * 2^-100 for f32, n * 2^-1000 for f64): the
+//    fast path flushes exponentials below 2^-126 (f32), which is harmless for probabilities but
+//    not for log1p(rest) ~ rest when rest itself is ~1e-37;
+//  - logsumexp cancels (m + log_sum is less than half of log_sum): its result then needs the sum
+//    to more than the working precision.
+// Rare by construction (a dominant entry with rest < 1e-28, or m ~ -log_sum); the recomputation
+// costs a scalar exp per element of that row.
+template <typename T, typename W>
+bool NeedsPreciseSum(RowOp op, W m, W log_sum, W rest, std::size_t n) {
+  constexpr W kTiny = sizeof(T) == 4 ? W(0x1p-100) : W(0x1p-1000);
+  if (rest < kTiny * static_cast<W>(n)) return true;
+  return op == RowOp::kLogSumExp && std::fabs(m + log_sum) < W(0.5) * std::fabs(log_sum);
+}
+
+// The split sum (count of entries equal to m; sum of exp((x - m)/T) over the others) with scalar
+// exponentials in W (double for f32 data, long double for f64): no flushing, x - m exact in W.
+// get(i) returns element i as W.
+template <typename W, typename Get>
+void PreciseSplitSum(std::size_t n, Get get, W m, W temperature, W& count, W& rest) {
+  count = 0;
+  rest = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const W v = get(i);
+    if (v == m) {
+      count += 1;
+    } else {
+      rest += std::exp((v - m) / temperature);
+    }
+  }
+}
+
+// log(sum) of a log op's row from its fast split sums, falling back to PreciseSplitSum where
+// NeedsPreciseSum says so.
+template <typename T, typename W, typename Get>
+W LogSumOfRow(RowOp op, T m, W temperature, W count, W rest, std::size_t n, Get get) {
+  W log_sum = LogOfSplitSum(count, rest);
+  if (NeedsPreciseSum<T>(op, static_cast<W>(m), log_sum, rest, n)) {
+    PreciseSplitSum(n, get, static_cast<W>(m), temperature, count, rest);
+    log_sum = LogOfSplitSum(count, rest);
+  }
+  return log_sum;
+}
+
 // Splits a wide value into two values of type T whose sum is it to twice T's precision.
 template <typename T, typename W>
 void SplitWide(W value, T& hi, T& lo) {

@@ -80,7 +80,13 @@ void WholeRows(internal::RowOp op, const T* x, std::ptrdiff_t x_stride, T* y,
         RowScale(y + (r0 + i) * y_stride, y + (r0 + i) * y_stride, n, static_cast<T>(1 / sum));
         continue;
       }
-      const W log_sum = log_sums[i];
+      W log_sum = log_sums[i];
+      const W rest = static_cast<W>(sums[i].sum) + static_cast<W>(sums[i].sum_lo);
+      if (internal::NeedsPreciseSum<T>(op, static_cast<W>(max[i]), log_sum, rest, n)) {
+        const T* row = x + (r0 + i) * x_stride;
+        log_sum = internal::LogSumOfRow(op, max[i], static_cast<W>(temperature), W(0), W(0), n,
+                                        [row](std::size_t j) { return static_cast<W>(row[j]); });
+      }
       if (op == internal::RowOp::kLogSumExp) {
         y[(r0 + i) * y_stride] = static_cast<T>(static_cast<W>(max[i]) + log_sum);
       } else {
