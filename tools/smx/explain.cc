@@ -1,0 +1,208 @@
+// The explainer registry and the one renderer of explanations.
+#include "explain.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "explain_softmax.h"
+#include "numbers.h"
+
+namespace smx_cli {
+namespace {
+
+struct Explainer {
+  std::string_view op;  // the op's command-line name
+  ExplainFn explain;
+};
+
+// Every op that --explain knows. A new op adds its line here.
+constexpr Explainer kExplainers[] = {
+    {"softmax", ExplainSoftmax},
+    {"log-softmax", ExplainLogSoftmax},
+    {"logsumexp", ExplainLogSumExp},
+};
+
+constexpr int kWidth = 80;
+constexpr int kStepIndent = 4;
+constexpr std::size_t kMaxShownValues = 12;  // longer rows show their head and tail only
+constexpr int kStepDigits = 6;               // steps are read, not copied: 6 digits suffice
+
+// Columns a UTF-8 string takes (formulas use a few symbols such as Σ, each one column).
+int DisplayWidth(std::string_view text) {
+  int width = 0;
+  for (unsigned char c : text) width += (c & 0xC0) != 0x80;
+  return width;
+}
+
+// Prints `items` after `prefix`, wrapped to kWidth; continuation lines line up under the first
+// item.
+void PrintItems(std::FILE* out, const std::string& prefix, const std::vector<std::string>& items,
+                bool bracketed) {
+  std::string line = prefix + (bracketed ? "[" : "");
+  int indent = DisplayWidth(line);
+  if (indent > kWidth / 2) indent = kStepIndent + 2;
+  bool line_has_item = false;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const bool last = i + 1 == items.size();
+    const std::string piece = items[i] + (last ? (bracketed ? "]" : "") : ",");
+    if (line_has_item && DisplayWidth(line) + 1 + DisplayWidth(piece) > kWidth) {
+      std::fprintf(out, "%s\n", line.c_str());
+      line.assign(indent, ' ');
+      line_has_item = false;
+    }
+    if (line_has_item) line += ' ';
+    line += piece;
+    line_has_item = true;
+  }
+  std::fprintf(out, "%s\n", line.c_str());
+}
+
+// Prints `text` word-wrapped to kWidth, the first line after `prefix`, the rest under its text.
+void PrintWrapped(std::FILE* out, const std::string& prefix, std::string_view text) {
+  std::string line = prefix;
+  const int indent = DisplayWidth(prefix);
+  bool line_has_word = false;
+  for (std::size_t start = 0; start < text.size();) {
+    std::size_t end = text.find(' ', start);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view word = text.substr(start, end - start);
+    start = end + 1;
+    if (word.empty()) continue;
+    if (line_has_word && DisplayWidth(line) + 1 + DisplayWidth(word) > kWidth) {
+      std::fprintf(out, "%s\n", line.c_str());
+      line.assign(indent, ' ');
+      line_has_word = false;
+    }
+    if (line_has_word) line += ' ';
+    line += word;
+    line_has_word = true;
+  }
+  std::fprintf(out, "%s\n", line.c_str());
+}
+
+// The row as printed items, its middle elided when long.
+std::vector<std::string> RowItems(std::span<const double> values, smx::DType dtype, int digits) {
+  std::vector<std::string> items;
+  const bool elide = values.size() > kMaxShownValues;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (elide && i == 8) {  // the first 8, "...", the last 2
+      items.push_back("...");
+      i = values.size() - 3;
+      continue;
+    }
+    items.push_back(FormatNumber(values[i], dtype, digits));
+  }
+  return items;
+}
+
+double RoundTo(smx::DType dtype, double value) {
+  switch (dtype) {
+    case smx::DType::kF64:
+      return value;
+    case smx::DType::kF32:
+      return static_cast<float>(value);
+    case smx::DType::kF16:
+      return smx::to_float(smx::to_float16(static_cast<float>(value)));
+    case smx::DType::kBF16:
+      return smx::to_float(smx::to_bfloat16(static_cast<float>(value)));
+  }
+  return value;
+}
+
+// The library's promise (softmax.h): 8 ulp for f64, 4 for f32; 16-bit results are rounded once from
+// f32, so within 1 ulp of their own.
+struct Tolerance {
+  double ulps;
+  double epsilon;     // the dtype's machine epsilon
+  double min_normal;  // below it an ulp no longer shrinks
+  double floor;       // an absolute difference always accepted (f32 results below 2^-126)
+};
+
+Tolerance ToleranceOf(smx::DType dtype) {
+  switch (dtype) {
+    case smx::DType::kF64:
+      return {8, 0x1p-52, 0x1p-1022, 0};
+    case smx::DType::kF32:
+      return {4, 0x1p-23, 0x1p-126, 1e-37};
+    case smx::DType::kF16:
+      return {1, 0x1p-10, 0x1p-14, 0};
+    case smx::DType::kBF16:
+      return {1, 0x1p-7, 0x1p-126, 0};
+  }
+  return {8, 0x1p-52, 0x1p-1022, 0};
+}
+
+// Distance in ulps of `dtype`; 0 for equal specials, +inf where only one side is special.
+double UlpDistance(double textbook, double library, const Tolerance& tolerance) {
+  if (std::isnan(textbook) || std::isnan(library)) {
+    return std::isnan(textbook) && std::isnan(library) ? 0 : INFINITY;
+  }
+  if (std::isinf(textbook) || std::isinf(library)) return textbook == library ? 0 : INFINITY;
+  const double difference = std::fabs(textbook - library);
+  if (difference <= tolerance.floor) return 0;
+  return difference / (tolerance.epsilon * std::max(std::fabs(textbook), tolerance.min_normal));
+}
+
+}  // namespace
+
+ExplainFn FindExplainer(std::string_view op) {
+  for (const Explainer& explainer : kExplainers) {
+    if (explainer.op == op) return explainer.explain;
+  }
+  return nullptr;
+}
+
+bool RenderExplanation(const Explanation& explanation, std::span<const double> library_result,
+                       smx::DType dtype, std::FILE* out) {
+  PrintWrapped(out, "", explanation.heading);
+  const std::string indent(kStepIndent, ' ');
+  for (std::size_t i = 0; i < explanation.steps.size(); ++i) {
+    const ExplainStep& step = explanation.steps[i];
+    std::fprintf(out, "\n");
+    PrintWrapped(out, std::to_string(i + 1) + ". ", step.title);
+    const std::string prefix = indent + step.formula + (step.values.empty() ? "" : " = ");
+    if (step.values.empty()) {
+      if (!step.formula.empty()) std::fprintf(out, "%s\n", prefix.c_str());
+    } else {
+      PrintItems(out, prefix, RowItems(step.values, smx::DType::kF64, kStepDigits), step.is_row);
+    }
+    if (!step.why.empty()) PrintWrapped(out, indent + "Why: ", step.why);
+  }
+
+  std::vector<double> textbook(explanation.result.size());
+  for (std::size_t i = 0; i < textbook.size(); ++i) {
+    textbook[i] = RoundTo(dtype, explanation.result[i]);
+  }
+  std::fprintf(out, "\nResult (%s)\n", smx::dtype_name(dtype));
+  PrintItems(out, indent + "textbook: ", RowItems(textbook, dtype, 0), explanation.result_is_row);
+  PrintItems(out, indent + "smx:      ", RowItems(library_result, dtype, 0),
+             explanation.result_is_row);
+
+  const Tolerance tolerance = ToleranceOf(dtype);
+  double worst = 0;
+  std::size_t worst_index = 0;
+  for (std::size_t i = 0; i < textbook.size() && i < library_result.size(); ++i) {
+    const double distance = UlpDistance(explanation.result[i], library_result[i], tolerance);
+    if (distance > worst) {
+      worst = distance;
+      worst_index = i;
+    }
+  }
+  const bool agree = textbook.size() == library_result.size() && worst <= tolerance.ulps;
+  const std::string bound =
+      FormatNumber(tolerance.ulps, smx::DType::kF64) + " ulp of " + smx::dtype_name(dtype);
+  if (agree) {
+    PrintWrapped(out, indent,
+                 "The textbook result matches smx (largest difference " +
+                     FormatNumber(worst, smx::DType::kF64, 2) + " ulp; smx promises at most " +
+                     bound + ").");
+  } else {
+    PrintWrapped(out, indent,
+                 "The textbook result does NOT match smx at element " +
+                     std::to_string(worst_index) + ": " + FormatNumber(worst, smx::DType::kF64, 3) +
+                     " ulp apart, more than " + bound + ". Please report this.");
+  }
+  return agree;
+}
+
+}  // namespace smx_cli

@@ -1,0 +1,50 @@
+// `--explain`: an op's computation on one row, step by step as a textbook writes it, with the
+// actual numbers, checked against the library's own result.
+//
+// One mechanism serves every op: an op joins by writing an ExplainFn (the textbook computation,
+// returned as a list of steps) and adding it to the table in explain.cc; one renderer prints them
+// all.
+#ifndef SMX_TOOLS_EXPLAIN_H_
+#define SMX_TOOLS_EXPLAIN_H_
+
+#include <cstdio>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "smx/tensor.h"
+
+namespace smx_cli {
+
+struct ExplainStep {
+  std::string title;           // "Subtract the maximum"
+  std::string formula;         // "s_i = z_i - m"
+  std::vector<double> values;  // what the formula gives: one number or a row
+  bool is_row = true;          // print values as [a, b, c] (a row) or as one number
+  std::string why;             // why the step is there, when that is not obvious; may be empty
+};
+
+struct Explanation {
+  std::string heading;  // "softmax of a row of 3 logits, T = 0.5"
+  std::vector<ExplainStep> steps;
+  std::vector<double> result;  // the textbook answer for the row
+  bool result_is_row = true;
+};
+
+// The textbook computation for one row at `temperature` (1 for an op without one). It works in
+// long double from the row's exact values, independently of the library's kernels.
+using ExplainFn = Explanation (*)(std::span<const double> row, double temperature);
+
+// The explainer for the op named `op` on the command line, or nullptr.
+ExplainFn FindExplainer(std::string_view op);
+
+// Prints `explanation` at most 80 columns wide, then the textbook result beside `library_result`
+// (the library's output for the same row, in `dtype`) and whether they agree within the library's
+// error bound for `dtype`. Returns whether they agree.
+bool RenderExplanation(const Explanation& explanation, std::span<const double> library_result,
+                       smx::DType dtype, std::FILE* out);
+
+}  // namespace smx_cli
+
+#endif  // SMX_TOOLS_EXPLAIN_H_

@@ -1,0 +1,258 @@
+#include "npy.h"
+
+#include <bit>
+#include <cctype>
+#include <map>
+#include <optional>
+#include <variant>
+#include <vector>
+
+#include "cli_error.h"
+#include "file_io.h"
+
+namespace smx_cli {
+namespace {
+
+static_assert(std::endian::native == std::endian::little,
+              "the .npy reader hands little-endian data to smx without swapping bytes");
+
+constexpr std::string_view kMagic = "\x93NUMPY";
+constexpr std::size_t kPreludeSize = 10;  // magic, 2 version bytes, 2-byte header length (v1)
+
+// Header text as one printable line for a message: control and non-ASCII bytes become '?', the
+// padding goes, and a long header is cut.
+std::string Printable(std::string_view text) {
+  constexpr std::size_t kMaxShown = 100;
+  text = text.substr(0, text.find_last_not_of(" \n") + 1);
+  std::string shown;
+  for (char c : text.substr(0, kMaxShown)) shown += c >= ' ' && c <= '~' ? c : '?';
+  shown.erase(shown.find_last_not_of(" ?") + 1);
+  return text.size() > kMaxShown ? shown + "..." : shown;
+}
+
+// The values an .npy header dict holds: strings, booleans and tuples of integers.
+using HeaderValue = std::variant<std::string, bool, std::vector<std::int64_t>>;
+
+// Parses the Python dict literal of a header, e.g.
+//   {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }
+class HeaderParser {
+ public:
+  HeaderParser(std::string_view text, const std::string& name) : text_(text), name_(name) {}
+
+  std::map<std::string, HeaderValue> ParseDict() {
+    std::map<std::string, HeaderValue> dict;
+    Expect('{');
+    while (!Consume('}')) {
+      std::string key = ParseString();
+      Expect(':');
+      dict[key] = ParseValue();
+      if (!Consume(',')) {
+        Expect('}');
+        break;
+      }
+    }
+    return dict;
+  }
+
+ private:
+  CliError Malformed(const std::string& what) const {
+    return RuntimeError("'" + name_ + "' has a malformed .npy header (" + what + " at character " +
+                        std::to_string(pos_ + 1) + "): " + Printable(text_));
+  }
+
+  void SkipSpace() {
+    while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
+  }
+  bool Consume(char c) {
+    SkipSpace();
+    if (pos_ < text_.size() && text_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+  void Expect(char c) {
+    if (!Consume(c)) throw Malformed(std::string("expected '") + c + "'");
+  }
+  bool ConsumeWord(std::string_view word) {
+    SkipSpace();
+    if (text_.substr(pos_, word.size()) != word) return false;
+    pos_ += word.size();
+    return true;
+  }
+
+  std::string ParseString() {
+    SkipSpace();
+    if (pos_ >= text_.size() || (text_[pos_] != '\'' && text_[pos_] != '"')) {
+      throw Malformed("expected a quoted string");
+    }
+    const char quote = text_[pos_++];
+    const std::size_t end = text_.find(quote, pos_);
+    if (end == std::string_view::npos) throw Malformed("unterminated string");
+    std::string value(text_.substr(pos_, end - pos_));
+    pos_ = end + 1;
+    return value;
+  }
+
+  std::vector<std::int64_t> ParseTuple() {
+    std::vector<std::int64_t> values;
+    while (!Consume(')')) {
+      SkipSpace();
+      std::int64_t value = 0;
+      const std::size_t start = pos_;
+      while (pos_ < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_]))) {
+        if (__builtin_mul_overflow(value, 10, &value) ||
+            __builtin_add_overflow(value, text_[pos_] - '0', &value)) {
+          throw Malformed("a shape size is too large");
+        }
+        ++pos_;
+      }
+      if (pos_ == start) throw Malformed("expected a non-negative integer in the shape");
+      Consume('L');  // written by Python 2
+      values.push_back(value);
+      if (!Consume(',')) {
+        Expect(')');
+        break;
+      }
+    }
+    return values;
+  }
+
+  HeaderValue ParseValue() {
+    SkipSpace();
+    if (Consume('(')) return ParseTuple();
+    if (ConsumeWord("True")) return true;
+    if (ConsumeWord("False")) return false;
+    if (pos_ < text_.size() && text_[pos_] == '[') {
+      throw RuntimeError("'" + name_ + "' holds a structured dtype; smx reads plain float arrays");
+    }
+    return ParseString();
+  }
+
+  std::string_view text_;
+  const std::string& name_;
+  std::size_t pos_ = 0;
+};
+
+std::uint32_t LittleEndian(std::string_view bytes) {
+  std::uint32_t value = 0;
+  for (std::size_t i = bytes.size(); i-- > 0;) {
+    value = (value << 8) | static_cast<unsigned char>(bytes[i]);
+  }
+  return value;
+}
+
+// The header text and the offset where the data starts.
+std::string_view ReadHeaderText(std::string_view file, const std::string& name,
+                                std::size_t* data_offset) {
+  if (file.size() < kMagic.size() || file.substr(0, kMagic.size()) != kMagic) {
+    throw RuntimeError("'" + name + "' is not a .npy file (bad magic bytes)");
+  }
+  if (file.size() < kPreludeSize) throw RuntimeError("'" + name + "' is truncated (no header)");
+  const int major = static_cast<unsigned char>(file[6]);
+  const int minor = static_cast<unsigned char>(file[7]);
+  std::size_t length_bytes;
+  if (major == 1 && minor == 0) {
+    length_bytes = 2;
+  } else if ((major == 2 || major == 3) && minor == 0) {
+    length_bytes = 4;
+  } else {
+    throw RuntimeError("'" + name + "' has .npy version " + std::to_string(major) + "." +
+                       std::to_string(minor) + "; smx reads versions 1.0, 2.0 and 3.0");
+  }
+  if (file.size() < 8 + length_bytes) throw RuntimeError("'" + name + "' is truncated (no header)");
+  const std::size_t header_length = LittleEndian(file.substr(8, length_bytes));
+  const std::size_t header_start = 8 + length_bytes;
+  if (header_length > file.size() - header_start) {
+    throw RuntimeError("'" + name + "' is truncated: its header says " +
+                       std::to_string(header_length) + " bytes, but the file ends " +
+                       std::to_string(file.size() - header_start) + " bytes after the prelude");
+  }
+  *data_offset = header_start + header_length;
+  return file.substr(header_start, header_length);
+}
+
+template <typename T>
+const T& Field(const std::map<std::string, HeaderValue>& dict, const std::string& key,
+               const std::string& name) {
+  auto it = dict.find(key);
+  if (it == dict.end()) throw RuntimeError("'" + name + "' has no '" + key + "' in its header");
+  if (!std::holds_alternative<T>(it->second)) {
+    throw RuntimeError("'" + name + "' has a malformed '" + key + "' in its header");
+  }
+  return std::get<T>(it->second);
+}
+
+smx::DType DTypeFromDescr(const std::string& descr, const std::string& name) {
+  if (descr == "<f2") return smx::DType::kF16;
+  if (descr == "<f4") return smx::DType::kF32;
+  if (descr == "<f8") return smx::DType::kF64;
+  const std::string supported = "smx reads '<f2' (f16), '<f4' (f32) and '<f8' (f64)";
+  const std::string shown = Printable(descr);
+  if (descr.size() == 3 && descr[0] == '>' && descr[1] == 'f') {
+    throw RuntimeError("'" + name + "' is big-endian (dtype '" + shown + "'); " + supported);
+  }
+  throw RuntimeError("'" + name + "' has unsupported dtype '" + shown + "'; " + supported);
+}
+
+}  // namespace
+
+Array ParseNpy(std::string_view file, const std::string& name) {
+  std::size_t data_offset = 0;
+  const std::string_view header = ReadHeaderText(file, name, &data_offset);
+  const auto dict = HeaderParser(header, name).ParseDict();
+
+  Array array;
+  array.dtype = DTypeFromDescr(Field<std::string>(dict, "descr", name), name);
+  if (Field<bool>(dict, "fortran_order", name)) {
+    throw RuntimeError("'" + name +
+                       "' is in Fortran order; smx reads C-order arrays "
+                       "(save it with numpy.ascontiguousarray)");
+  }
+  array.shape = Field<std::vector<std::int64_t>>(dict, "shape", name);
+  if (array.rank() > smx::kMaxRank) {
+    throw RuntimeError("'" + name + "' has rank " + std::to_string(array.rank()) +
+                       "; smx handles up to " + std::to_string(smx::kMaxRank) + " axes");
+  }
+  std::uint64_t expected_bytes = smx::dtype_size(array.dtype);
+  for (std::int64_t size : array.shape) {
+    if (__builtin_mul_overflow(expected_bytes, static_cast<std::uint64_t>(size), &expected_bytes)) {
+      expected_bytes = UINT64_MAX;
+      break;
+    }
+  }
+  const std::size_t data_bytes = file.size() - data_offset;
+  if (expected_bytes != data_bytes) {
+    throw RuntimeError("'" + name + "' does not match its header: shape " +
+                       FormatShape(array.shape) + " of " + smx::dtype_name(array.dtype) +
+                       " needs " + std::to_string(expected_bytes) +
+                       " bytes of data, the file has " + std::to_string(data_bytes));
+  }
+  const auto* data = reinterpret_cast<const std::byte*>(file.data() + data_offset);
+  array.bytes.assign(data, data + data_bytes);
+  return array;
+}
+
+Array ReadNpy(const std::string& path) { return ParseNpy(ReadFile(path), path); }
+
+void WriteNpy(const std::string& path, const Array& array, std::span<const std::int64_t> shape) {
+  const char* descr = array.dtype == smx::DType::kF16   ? "<f2"
+                      : array.dtype == smx::DType::kF32 ? "<f4"
+                                                        : "<f8";
+  std::string header = std::string("{'descr': '") + descr +
+                       "', 'fortran_order': False, 'shape': " + FormatShape(shape) + ", }";
+  // NumPy pads the header with spaces and a newline so the data starts 64-byte aligned.
+  const std::size_t unpadded = kPreludeSize + header.size() + 1;
+  header.append((64 - unpadded % 64) % 64, ' ');
+  header += '\n';
+  std::string prelude(kMagic);
+  prelude += '\x01';
+  prelude += '\x00';
+  prelude += static_cast<char>(header.size() & 0xff);
+  prelude += static_cast<char>(header.size() >> 8);
+  const std::string_view data(reinterpret_cast<const char*>(array.bytes.data()),
+                              array.bytes.size());
+  WriteFileAtomically(path, {prelude, header, data});
+}
+
+}  // namespace smx_cli

@@ -1,0 +1,118 @@
+// smx softmax | log-softmax | logsumexp: read the input, run the library, print or write the
+// result.
+#include <cstdio>
+#include <string>
+
+#include "array.h"
+#include "cli_error.h"
+#include "commands.h"
+#include "explain.h"
+#include "file_io.h"
+#include "npy.h"
+#include "op_args.h"
+#include "text_io.h"
+
+namespace smx_cli {
+namespace {
+
+Array LoadInput(const OpArgs& args) {
+  const smx::DType text_dtype = args.dtype.value_or(smx::DType::kF64);
+  if (args.input.empty()) return ParseValues(args.values, text_dtype);
+  if (args.input == "-") {
+    return ParseRows(ReadStdin(), TextFormat::kText, text_dtype, "standard input");
+  }
+  const std::string extension = LowerExtension(args.input);
+  const std::string source = "'" + args.input + "'";
+  if (extension == ".csv") {
+    return ParseRows(ReadFile(args.input), TextFormat::kCsv, text_dtype, source);
+  }
+  if (extension == ".txt") {
+    return ParseRows(ReadFile(args.input), TextFormat::kText, text_dtype, source);
+  }
+  Array array = ReadNpy(args.input);
+  if (args.dtype && *args.dtype != array.dtype) {
+    throw UsageError(std::string("--dtype ") + smx::dtype_name(*args.dtype) + " does not match " +
+                     source + ", which holds " + smx::dtype_name(array.dtype) +
+                     " (a .npy file is computed in its own dtype)");
+  }
+  return array;
+}
+
+// Checks that the op can run on `x` and returns the axis counted from 0.
+int CheckInput(const Array& x, int axis, Op op) {
+  if (x.rank() == 0) {
+    throw RuntimeError(std::string("the input is a single number (shape ()); ") + OpName(op) +
+                       " works along an axis of at least one value");
+  }
+  if (x.num_elements() == 0) {
+    throw RuntimeError("empty input: shape " + FormatShape(x.shape) + " holds no values");
+  }
+  if (axis < -x.rank() || axis >= x.rank()) {
+    throw UsageError("invalid axis " + std::to_string(axis) + " for an input of shape " +
+                     FormatShape(x.shape) + ": must be from " + std::to_string(-x.rank()) + " to " +
+                     std::to_string(x.rank() - 1));
+  }
+  return axis < 0 ? axis + x.rank() : axis;
+}
+
+// Explains the first row along `axis`; returns whether the explanation agrees with the library.
+bool Explain(const OpArgs& args, const Array& x, const Array& y, int axis) {
+  const ExplainFn explain = FindExplainer(OpName(args.op));
+  if (explain == nullptr) throw UsageError(std::string(OpName(args.op)) + " has no --explain");
+  const std::int64_t rows = x.num_elements() / x.shape[axis];
+  if (rows > 1) {
+    std::printf(
+        "The input holds %lld rows of %lld values (along axis %d); this explains the "
+        "first.\n\n",
+        static_cast<long long>(rows), static_cast<long long>(x.shape[axis]), axis);
+  }
+  const Explanation explanation = explain(FirstLane(x, axis), args.temperature);
+  return RenderExplanation(explanation, FirstLane(y, axis), y.dtype, stdout);
+}
+
+void WriteOutput(const OpArgs& args, const Array& y, int axis) {
+  if (args.output.empty() || args.output == "-") {
+    const std::string text = FormatRows(y, " ", args.significant_digits);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return;
+  }
+  if (LowerExtension(args.output) == ".csv") {
+    WriteFileAtomically(args.output, {FormatRows(y, ",", args.significant_digits)});
+    return;
+  }
+  std::vector<std::int64_t> shape = y.shape;
+  if (ReducesAxis(args.op)) shape.erase(shape.begin() + axis);  // .npy drops the reduced axis
+  WriteNpy(args.output, y, shape);
+}
+
+}  // namespace
+
+int RunOpCommand(Op op, Args raw_args) {
+  const OpArgs args = ParseOpArgs(op, raw_args);
+  if (args.help) {
+    PrintOpUsage(op, stdout);
+    return kExitOk;
+  }
+  const Array x = LoadInput(args);
+  const int axis = CheckInput(x, args.axis, op);
+  // logsumexp keeps the reduced axis with size 1 here, so that printed and .csv results have one
+  // line per input row; WriteOutput drops it from .npy files.
+  std::vector<std::int64_t> y_shape = x.shape;
+  if (ReducesAxis(op)) y_shape[axis] = 1;
+  Array y = Array::Zeros(x.dtype, y_shape);
+  const smx::Status status = RunOp(op, x.ConstRef(), y.Ref(), args.temperature, axis);
+  if (!status.ok()) throw RuntimeError(status.message());
+
+  if (args.explain && !Explain(args, x, y, axis)) {
+    throw RuntimeError("the textbook computation and smx disagree (see above)");
+  }
+  // --explain replaces the printed result, not a file asked for with -o.
+  const bool printing = args.output.empty() || args.output == "-";
+  if (!args.explain || !printing) WriteOutput(args, y, axis);
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    throw RuntimeError("cannot write to standard output");
+  }
+  return kExitOk;
+}
+
+}  // namespace smx_cli

@@ -1,0 +1,101 @@
+// The help texts.
+#include <cstdio>
+
+#include "commands.h"
+
+namespace smx_cli {
+
+void PrintUsage(std::FILE* out) {
+  std::fputs(
+      "smx: stable softmax, log-softmax and logsumexp at memory speed\n"
+      "\n"
+      "Usage:\n"
+      "  smx softmax     [-T T] [--axis A] [options] [-i IN] [-o OUT] [VALUES...]\n"
+      "  smx log-softmax [-T T] [--axis A] [options] [-i IN] [-o OUT] [VALUES...]\n"
+      "  smx logsumexp            [--axis A] [options] [-i IN] [-o OUT] [VALUES...]\n"
+      "  smx demo                 worked examples, then a short benchmark\n"
+      "  smx bench [options]      speed against a plain copy of the same bytes\n"
+      "  smx info                 version, SIMD targets, threads\n"
+      "  smx --version | help | <command> --help\n"
+      "\n"
+      "Examples:\n"
+      "  smx softmax 2 1 0.5               0.6285317192117624 0.23122389762214907 ...\n"
+      "  smx softmax -T 0.5 3 1 0          sharper; -T 0 (hardmax), -T inf: the limits\n"
+      "  smx log-softmax -1 -inf 2         negative numbers are values, not options\n"
+      "  smx softmax --explain 1000 1001 1002\n"
+      "  smx logsumexp -i logits.npy -o lse.npy\n"
+      "  printf '1 2 3\\n4 5 6\\n' | smx softmax -i -\n",
+      out);
+}
+
+void PrintOpUsage(Op op, std::FILE* out) {
+  const char* name = OpName(op);
+  std::fprintf(out, "Usage: smx %s%s [--axis A] [--dtype f32|f64] [--precision N]\n", name,
+               TakesTemperature(op) ? " [-T T]" : "");
+  std::fprintf(out, "       %*s [-i IN] [-o OUT] [--explain] [VALUES...]\n",
+               static_cast<int>(std::string_view(name).size()) + 4, "");
+  std::fputs(
+      "\n"
+      "VALUES form one row. Negative numbers (-1.5, -inf) are values, not options;\n"
+      "'--' ends the options.\n"
+      "\n",
+      out);
+  if (TakesTemperature(op)) {
+    std::fputs(
+        "  -T, --temperature T  divide the logits by T > 0 (default 1); 0 gives the\n"
+        "                       hardmax limit, inf the uniform one\n",
+        out);
+  }
+  std::fputs(
+      "  --axis A             the axis to work along (default -1, the last);\n"
+      "                       negative counts from the end\n"
+      "  --dtype f32|f64      compute dtype of text and .csv input (default f64);\n"
+      "                       a .npy file is computed in its own dtype (f16, f32, f64)\n"
+      "  --precision N        print N significant digits (default: the fewest that\n"
+      "                       read back as the same value)\n"
+      "  -i IN                read IN: .npy (C order, any rank), .csv (rows of\n"
+      "                       numbers), .txt, or - (text on stdin: a row per line,\n"
+      "                       values separated by spaces or commas)\n"
+      "  -o OUT               write OUT: .npy (the input's dtype) or .csv;\n"
+      "                       default: print a row per line\n"
+      "  --explain            show the computation of the first row step by step,\n"
+      "                       checked against smx's result\n"
+      "  -h, --help           this help\n",
+      out);
+  if (!TakesTemperature(op)) {
+    std::fputs(
+        "\nlogsumexp reduces the axis: each row gives one number, printed on its own\n"
+        "line; a .npy result drops the axis.\n",
+        out);
+  }
+}
+
+void PrintDemoUsage(std::FILE* out) {
+  std::fputs(
+      "Usage: smx demo\n"
+      "\n"
+      "Worked examples of softmax computed by smx (overflow, temperature, its limits,\n"
+      "the sigmoid identity), each checked against its known value, then one\n"
+      "benchmark line.\n"
+      "Exits 1 if an example does not hold.\n",
+      out);
+}
+
+void PrintBenchUsage(std::FILE* out) {
+  std::fputs(
+      "Usage: smx bench [--shape RxC] [--op OP] [--threads N] [--reps N] [--json]\n"
+      "\n"
+      "Times smx (f32, last axis) against a plain copy of the same bytes on the same\n"
+      "threads, alternating the two, and reports medians. Default: the shapes\n"
+      "4096x1000, 512x32000, 16x128256, 32768x128, 1x16777216 and 2048x8192, every\n"
+      "op, 1 and 2 threads.\n"
+      "\n"
+      "  --shape RxC    one shape (rows x columns) instead of the table's\n"
+      "  --op OP        softmax, log-softmax or logsumexp (default: all three)\n"
+      "  --threads N    one thread count (default: 1 and 2, or 1 on a single core)\n"
+      "  --reps N       timed batches per measurement, median taken (default 15)\n"
+      "  --json         one JSON object per line instead of a table\n",
+      out);
+}
+
+}  // namespace smx_cli
