@@ -1,0 +1,223 @@
+// Adversarial fills in the style of oneDNN's benchdnn: ties at the top, all-equal rows, logits
+// whose exponential overflows while exp(z - max) does not, huge offsets, subnormal inputs, a
+// dominant entry, all-negative rows, the mass in the top two or three, and rows that straddle
+// the f32/f64 exp underflow. Every element is compared with the long-double reference at the
+// contract's tolerance, on every SIMD target, f32 and f64, for softmax, log_softmax and
+// logsumexp. A "zero trust" check makes sure a fill is not vacuous: the reference must have at
+// least the fill's share of normal probabilities, and the library may not zero any of them.
+#include <algorithm>
+#include <functional>
+
+#include "target_sweep.h"
+#include "test_util.h"
+
+namespace smx_test {
+namespace {
+
+struct Fill {
+  const char* name;
+  // Fills one row of k logits (doubles; rounded to the dtype afterwards). f64 tells the dtype.
+  std::function<void(std::mt19937_64&, std::vector<double>&, bool f64)> make;
+  std::vector<double> temperatures;  // representable in float32
+  double min_nonzero_f32;            // share of the reference softmax that must be non-zero
+  double min_nonzero_f64;
+};
+
+double Uniform(std::mt19937_64& rng, double lo, double hi) {
+  return std::uniform_real_distribution<double>(lo, hi)(rng);
+}
+double Normal(std::mt19937_64& rng, double sd) {
+  return std::normal_distribution<double>(0.0, sd)(rng);
+}
+
+const std::vector<Fill>& Fills() {
+  static const std::vector<Fill> fills = {
+      {"ties_at_top",
+       [](auto& rng, auto& z, bool) {
+         for (auto& v : z) v = Normal(rng, 2);
+         const double top = *std::max_element(z.begin(), z.end()) + 1.5;
+         for (std::size_t i = 0; i < z.size(); i += 3) z[i] = top;  // a third of the row ties
+       },
+       {1.0, 0.5, 3.0, 0.0},
+       0.3,
+       0.3},
+      {"all_equal",
+       [](auto& rng, auto& z, bool) {
+         const double c = Uniform(rng, -50, 50);
+         for (auto& v : z) v = c;
+       },
+       {1.0, 0.5, 3.0, 0.0, kInf},
+       1.0,
+       1.0},
+      {"exp_overflows_100",  // exp(100) > FLT_MAX, exp(z - max) fine
+       [](auto& rng, auto& z, bool) {
+         for (auto& v : z) v = 100 + Uniform(rng, -8, 8);
+       },
+       {1.0, 0.5, 3.0},
+       0.99,
+       0.99},
+      {"exp_overflows_1000_or_800",  // f32: 1000 (f64 fine), f64: 800 > 709.78
+       [](auto& rng, auto& z, bool f64) {
+         for (auto& v : z) v = (f64 ? 800 : 1000) + Uniform(rng, -8, 8);
+       },
+       {1.0, 0.5, 3.0},
+       0.99,
+       0.99},
+      {"huge_offset_1e30",  // gaps are whole multiples of ulp(1e30): 2^76 (f32), 2^47 (f64)
+       [](auto& rng, auto& z, bool f64) {
+         const double step = std::ldexp(1.0, f64 ? 47 : 76);
+         for (auto& v : z) v = 1e30 + step * std::round(Uniform(rng, -8, 8));
+       },
+       // T = 1 and 0: hardmax with ties; T = ulp(1e30) brings the gaps to O(1), where the shift
+       // z/T - max/T must be exact; 2^47 for f32 is hardmax again, 2^76 for f64 near-uniform.
+       {1.0, 0.0, std::ldexp(1.0, 76), std::ldexp(1.0, 47)},
+       0.0,
+       0.0},
+      {"subnormal",
+       [](auto& rng, auto& z, bool f64) {
+         for (auto& v : z) v = Normal(rng, 1) * (f64 ? 1e-310 : 1e-40);
+         z[0] = 0.0;
+       },
+       {1.0, 0.5, 3.0, 0.0},
+       1.0,
+       1.0},
+      {"dominant40",
+       [](auto& rng, auto& z, bool) {
+         for (auto& v : z) v = Normal(rng, 1);
+         z[z.size() / 2] += 40;
+       },
+       {1.0, 3.0},
+       0.99,
+       0.99},
+      {"dominant120",
+       [](auto& rng, auto& z, bool) {
+         for (auto& v : z) v = Normal(rng, 1);
+         z[z.size() / 3] += 120;
+       },
+       {1.0, 3.0},
+       0.0,
+       0.99},
+      {"all_negative",
+       [](auto& rng, auto& z, bool) {
+         for (auto& v : z) v = -Uniform(rng, 1, 40);
+       },
+       {1.0, 0.5, 3.0},
+       0.99,
+       0.99},
+      {"all_negative_1000",
+       [](auto& rng, auto& z, bool) {
+         for (auto& v : z) v = -1000 + Uniform(rng, -5, 5);
+       },
+       {1.0, 0.5},
+       0.99,
+       0.99},
+      {"mass_in_top_two",
+       [](auto& rng, auto& z, bool) {
+         for (auto& v : z) v = Normal(rng, 1);
+         z[0] = 20 + Normal(rng, 0.5);
+         z[z.size() - 1] = 20 + Normal(rng, 0.5);
+       },
+       {1.0, 0.5, 3.0},
+       0.99,
+       0.99},
+      {"mass_in_top_three",
+       [](auto& rng, auto& z, bool) {
+         for (auto& v : z) v = Normal(rng, 1);
+         for (std::size_t i = 1; i < z.size(); i += std::max<std::size_t>(1, z.size() / 3)) {
+           z[i] = 15 + Normal(rng, 0.1);
+         }
+       },
+       {1.0, 0.5},
+       0.99,
+       0.99},
+      {"span_exp_underflow",  // z - max in [-110, 0]: f32 exp normal/subnormal/zero boundary
+       [](auto& rng, auto& z, bool f64) {
+         const double lo = f64 ? -760 : -110;
+         for (auto& v : z) v = Uniform(rng, lo, 0);
+         z[0] = 0;
+       },
+       {1.0},
+       0.5,  // expected normal share: 1 - 23/110 (f32), 1 - 52/760 (f64)
+       0.75},
+  };
+  return fills;
+}
+
+class Adversarial : public TargetTest {
+ protected:
+  template <typename T>
+  void Run(const Fill& fill) {
+    constexpr bool kF64 = std::is_same_v<T, double>;
+    const std::size_t lengths[] = {1, 2, 3, 7, 16, 17, 64, 65, 100, 1000, 4097};
+    const std::size_t rows = 3;
+    for (std::size_t k : lengths) {
+      std::mt19937_64 rng(k * 7919 + (kF64 ? 1 : 0));
+      std::vector<double> row(k);
+      std::vector<T> z;
+      for (std::size_t r = 0; r < rows; ++r) {
+        fill.make(rng, row, kF64);
+        for (double v : row) z.push_back(Elem<T>::Round(v));
+      }
+      const std::vector<ld> zl = Widen(z);
+      for (Op op : kAllOps) {
+        for (double t : fill.temperatures) {
+          if (op == Op::kLogSumExp && t != fill.temperatures.front()) continue;
+          const std::string label = Label(op, Elem<T>::kName, k, rows, t,
+                                          std::string(fill.name) + " [" + target_name() + "]");
+          std::vector<T> y(OutputSize(op, rows, k));
+          const smx::Status s = RunRows(op, z.data(), y.data(), rows, k, t);
+          ASSERT_TRUE(s.ok()) << label << ": " << s.message();
+          std::vector<ld> err;
+          const std::vector<ld> ref = ReferenceRows(op, zl, rows, k, t, &err);
+          EXPECT_TRUE(MatchesReference(label, y, ref, Elem<T>::kUlp, &err));
+          if (op == Op::kSoftmax && k > 1 && t != 0)
+            ZeroTrust(label, y, ref, kF64 ? fill.min_nonzero_f64 : fill.min_nonzero_f32);
+          if (op == Op::kLogSoftmax && t == 1.0 && k > 1 &&
+              (fill.name == std::string("dominant40") ||
+               (kF64 && fill.name == std::string("dominant120")))) {
+            // The max entry's log-probability is -log1p(tiny): a tiny normal negative, not 0.
+            for (std::size_t r = 0; r < rows; ++r) {
+              const std::size_t i =
+                  r * k + (fill.name == std::string("dominant40") ? k / 2 : k / 3);
+              EXPECT_LT(y[i], T(0)) << label << ": log_softmax of the dominant entry, row " << r;
+              EXPECT_GT(y[i], T(-1e-10)) << label;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // benchdnn's zero-trust: the fill must produce enough normal (not subnormal, not zero)
+  // probabilities for the test to mean something, and the library must not return 0 for any of
+  // them. (A truth below the smallest normal may come out as 0: f32 allows 1e-37 there, and f64
+  // 8 ULP, which the element-wise comparison checks.)
+  template <typename T>
+  void ZeroTrust(const std::string& label, const std::vector<T>& y, const std::vector<ld>& ref,
+                 double min_share) {
+    std::size_t ref_nonzero = 0, zeroed = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      if (std::fabs(Elem<T>::Round(ref[i])) >= std::numeric_limits<T>::min()) {
+        ++ref_nonzero;
+        zeroed += (y[i] == T(0));
+      }
+    }
+    EXPECT_GE(static_cast<double>(ref_nonzero), min_share * static_cast<double>(y.size()))
+        << label << ": the fill is degenerate (" << ref_nonzero << " of " << y.size()
+        << " probabilities normal)";
+    EXPECT_EQ(zeroed, 0u) << label << ": the library returned 0 for " << zeroed
+                          << " non-zero probabilities";
+    EXPECT_GE(ref_nonzero, 1u) << label;
+  }
+};
+
+TEST_P(Adversarial, F32) {
+  for (const Fill& fill : Fills()) Run<float>(fill);
+}
+TEST_P(Adversarial, F64) {
+  for (const Fill& fill : Fills()) Run<double>(fill);
+}
+SMX_INSTANTIATE_TARGETS(Adversarial);
+
+}  // namespace
+}  // namespace smx_test
