@@ -86,12 +86,9 @@ const GoldenFile& Golden() {
 
 const char* GoldenLayoutName(GoldenLayout layout) {
   switch (layout) {
-    case GoldenLayout::kDirect:
-      return "direct";
-    case GoldenLayout::kTransposed:
-      return "transposed [K, rows] axis=0";
-    case GoldenLayout::kInPlace:
-      return "in-place";
+    case GoldenLayout::kDirect: return "direct";
+    case GoldenLayout::kTransposed: return "transposed [K, rows] axis=0";
+    case GoldenLayout::kInPlace: return "in-place";
   }
   return "?";
 }

@@ -66,12 +66,9 @@ Shifted Shift(ld z, ld m, ld t) {
 
 const char* OpName(Op op) {
   switch (op) {
-    case Op::kSoftmax:
-      return "softmax";
-    case Op::kLogSoftmax:
-      return "log_softmax";
-    case Op::kLogSumExp:
-      return "logsumexp";
+    case Op::kSoftmax: return "softmax";
+    case Op::kLogSoftmax: return "log_softmax";
+    case Op::kLogSumExp: return "logsumexp";
   }
   return "?";
 }

@@ -206,12 +206,9 @@ template <typename T>
 smx::Status RunOp(Op op, const smx::TensorView<const T>& x, const smx::TensorView<T>& y,
                   double temperature = 1.0, int axis = -1) {
   switch (op) {
-    case Op::kSoftmax:
-      return smx::softmax(x, y, {.temperature = temperature, .axis = axis});
-    case Op::kLogSoftmax:
-      return smx::log_softmax(x, y, {.temperature = temperature, .axis = axis});
-    case Op::kLogSumExp:
-      return smx::logsumexp(x, y, {.axis = axis});
+    case Op::kSoftmax: return smx::softmax(x, y, {.temperature = temperature, .axis = axis});
+    case Op::kLogSoftmax: return smx::log_softmax(x, y, {.temperature = temperature, .axis = axis});
+    case Op::kLogSumExp: return smx::logsumexp(x, y, {.axis = axis});
   }
   return smx::Status(smx::StatusCode::kInternal, "bad op");
 }

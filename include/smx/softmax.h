@@ -61,8 +61,7 @@ struct LogSumExpOptions {
 // Run-time typed entry points (the CLI, C API and Python use these). x and y must have the same
 // dtype and shape.
 Status softmax(const ConstTensorRef& x, const TensorRef& y, const SoftmaxOptions& options = {});
-Status log_softmax(const ConstTensorRef& x, const TensorRef& y,
-                   const SoftmaxOptions& options = {});
+Status log_softmax(const ConstTensorRef& x, const TensorRef& y, const SoftmaxOptions& options = {});
 Status logsumexp(const ConstTensorRef& x, const TensorRef& out,
                  const LogSumExpOptions& options = {});
 

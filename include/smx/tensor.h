@@ -112,14 +112,10 @@ class TensorView {
   T* data() const { return data_; }
   const Layout& layout() const { return layout_; }
 
-  ConstTensorRef ref() const
-    requires std::is_const_v<T>
-  {
+  ConstTensorRef ref() const requires std::is_const_v<T> {
     return ConstTensorRef(data_, dtype_of<Element>(), layout_);
   }
-  TensorRef ref() const
-    requires(!std::is_const_v<T>)
-  {
+  TensorRef ref() const requires(!std::is_const_v<T>) {
     return TensorRef{data_, dtype_of<Element>(), layout_};
   }
 

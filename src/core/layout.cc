@@ -46,8 +46,8 @@ Status CheckCommon(const char* op, const ConstTensorRef& x, const TensorRef& y, 
   const int rank = x.layout.rank;
   if (axis < -rank || axis >= rank) {
     return Status::InvalidArgument(std::string(op) + ": axis " + std::to_string(axis) +
-                                   " is out of range for a tensor of rank " +
-                                   std::to_string(rank) + " with shape " + ShapeString(x.layout));
+                                   " is out of range for a tensor of rank " + std::to_string(rank) +
+                                   " with shape " + ShapeString(x.layout));
   }
   resolved_axis = axis < 0 ? axis + rank : axis;
   return Status::Ok();
@@ -118,11 +118,11 @@ Status PlanElementwise(const char* op, const ConstTensorRef& x, const TensorRef&
     same_shape = x.layout.shape[d] == y.layout.shape[d];
   }
   if (!same_shape) {
-    return Status::InvalidArgument(std::string(op) + ": output shape " +
-                                   ShapeString(y.layout) + " differs from input shape " +
-                                   ShapeString(x.layout));
+    return Status::InvalidArgument(std::string(op) + ": output shape " + ShapeString(y.layout) +
+                                   " differs from input shape " + ShapeString(x.layout));
   }
-  FillRows(x.layout, y.layout, a, [](int d) { return d; }, rows);
+  FillRows(
+      x.layout, y.layout, a, [](int d) { return d; }, rows);
   rows.y_stride = y.layout.strides[a];
   rows.contiguous = IsCContiguous(x.layout) && IsCContiguous(y.layout);
   return Status::Ok();
@@ -149,9 +149,11 @@ Status PlanReduction(const char* op, const ConstTensorRef& x, const TensorRef& o
                                    " reduced over axis " + std::to_string(axis));
   }
   if (dropped) {
-    FillRows(xl, ol, a, [a](int d) { return d < a ? d : d - 1; }, rows);
+    FillRows(
+        xl, ol, a, [a](int d) { return d < a ? d : d - 1; }, rows);
   } else {
-    FillRows(xl, ol, a, [](int d) { return d; }, rows);
+    FillRows(
+        xl, ol, a, [](int d) { return d; }, rows);
   }
   rows.y_stride = 0;
   rows.contiguous = IsCContiguous(xl) && IsCContiguous(ol);

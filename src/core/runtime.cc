@@ -1,4 +1,6 @@
 // Threads, version and SIMD target information (include/smx/runtime.h, src/core/parallel.h).
+#include "smx/runtime.h"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -12,7 +14,6 @@
 
 #include "core/parallel.h"
 #include "hwy/targets.h"
-#include "smx/runtime.h"
 
 namespace smx {
 namespace {

@@ -92,8 +92,7 @@ Layout Layout::Contiguous(std::span<const std::int64_t> shape) {
   return layout;
 }
 
-Layout Layout::Strided(std::span<const std::int64_t> shape,
-                       std::span<const std::int64_t> strides) {
+Layout Layout::Strided(std::span<const std::int64_t> shape, std::span<const std::int64_t> strides) {
   Layout layout;
   if (shape.size() > static_cast<std::size_t>(kMaxRank) || strides.size() != shape.size()) {
     layout.rank = -1;

@@ -54,11 +54,10 @@ class LaneSums {
   }
   // Lane i's sum into sums[i] (and its error term into errs[i]; 0 for f32).
   HWY_INLINE void Store(double* sums, double* errs) const {
-    const std::size_t half = hn::Lanes(dw_);
     if constexpr (sizeof(T) == 4) {
       hn::StoreU(lo_, dw_, sums);
 #if HWY_TARGET != HWY_SCALAR
-      hn::StoreU(hi_, dw_, sums + half);
+      hn::StoreU(hi_, dw_, sums + hn::Lanes(dw_));
 #endif
       for (std::size_t i = 0; i < hn::Lanes(D()); ++i) errs[i] = 0;
     } else {
@@ -74,8 +73,8 @@ class LaneSums {
 };
 
 template <bool kScaled, typename T>
-std::size_t ColumnsImpl(internal::RowOp op, const T* x, T* y, std::size_t length,
-                        std::size_t inner, const internal::Temperature<T>& temp, double temperature,
+std::size_t ColumnsImpl(internal::RowOp op, const T* x, T* y, std::size_t length, std::size_t inner,
+                        const internal::Temperature<T>& temp, double temperature,
                         internal::FunctionRef<void(std::size_t, std::size_t)> fallback) {
   using W = internal::Wide<T>;
   const hn::ScalableTag<T> d;
@@ -87,8 +86,8 @@ std::size_t ColumnsImpl(internal::RowOp op, const T* x, T* y, std::size_t length
   const V vtlo = hn::Set(d, temp.t_lo);
   const V one = hn::Set(d, T(1));
   HWY_ALIGN T lane_max[hn::MaxLanes(d)];
-  HWY_ALIGN T out_a[hn::MaxLanes(d)];
-  HWY_ALIGN T out_b[hn::MaxLanes(d)];
+  HWY_ALIGN T out_a[hn::MaxLanes(d)] = {};
+  HWY_ALIGN T out_b[hn::MaxLanes(d)] = {};
   HWY_ALIGN T counts[hn::MaxLanes(d)];
   double sums[hn::MaxLanes(d)], errs[hn::MaxLanes(d)];
   for (std::size_t j = 0; j < full; j += N) {

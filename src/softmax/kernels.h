@@ -44,8 +44,8 @@ using WholeRowsFn = void (*)(RowOp op, const T* x, std::ptrdiff_t x_stride, T* y
 // logsumexp writes inner values to y). Computes the leading columns that fill whole vectors and
 // returns how many; column blocks whose max is not finite are passed to fallback(first, count).
 template <typename T>
-using ColumnsFn = std::size_t (*)(RowOp op, const T* x, T* y, std::size_t length,
-                                  std::size_t inner, const Temperature<T>& temp, double temperature,
+using ColumnsFn = std::size_t (*)(RowOp op, const T* x, T* y, std::size_t length, std::size_t inner,
+                                  const Temperature<T>& temp, double temperature,
                                   FunctionRef<void(std::size_t, std::size_t)> fallback);
 
 template <typename T>

@@ -152,8 +152,9 @@ class ContiguousRows {
     for (std::int64_t c = 0; c < num_chunks; ++c) {
       merger.Add(states[c].max, states[c].shift, states[c].sums);
     }
-    const RowScalars<Wide<T>> s = merger.Result(
-        op_, static_cast<std::size_t>(length), [x](std::size_t i) { return static_cast<Wide<T>>(x[i]); });
+    const RowScalars<Wide<T>> s =
+        merger.Result(op_, static_cast<std::size_t>(length),
+                      [x](std::size_t i) { return static_cast<Wide<T>>(x[i]); });
     if (op_ == RowOp::kLogSumExp) {
       *lse = static_cast<T>(static_cast<Wide<T>>(m) + s.log_sum);
       return;
@@ -285,8 +286,8 @@ Status RunTyped(RowOp op, double temperature, const S* x, S* y, const RowSet& ro
   const KernelTable& table = Kernels();  // the one dynamic dispatch of this call
   // f32 and f64 data computed in their own type (not f16/bf16, not an f32 T that needs f64).
   const bool fast_types = kNative && (std::is_same_v<S, double> || compute_f32);
-  const bool fast = fast_types && rows.x_stride == 1 &&
-                    (op == RowOp::kLogSumExp || rows.y_stride == 1);
+  const bool fast =
+      fast_types && rows.x_stride == 1 && (op == RowOp::kLogSumExp || rows.y_stride == 1);
   const std::int64_t work = rows.num_rows * std::max<std::int64_t>(length, 1);
   const int threads = ThreadsFor(work, rows.num_rows);
   // A few long rows: split each row over the threads instead.
@@ -352,13 +353,13 @@ Status RunTyped(RowOp op, double temperature, const S* x, S* y, const RowSet& ro
       ParallelFor(outer, ThreadsFor(work, outer), [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t o = begin; o < end; ++o) {
           const std::int64_t first_row = o * inner;
-          const std::size_t done = k.columns(
-              op, x + o * length * inner, y + o * out_slab, static_cast<std::size_t>(length),
-              static_cast<std::size_t>(inner), temp, temperature,
-              [&](std::size_t j, std::size_t count) {
-                run_range(first_row + static_cast<std::int64_t>(j),
-                          first_row + static_cast<std::int64_t>(j + count));
-              });
+          const std::size_t done =
+              k.columns(op, x + o * length * inner, y + o * out_slab,
+                        static_cast<std::size_t>(length), static_cast<std::size_t>(inner), temp,
+                        temperature, [&](std::size_t j, std::size_t count) {
+                          run_range(first_row + static_cast<std::int64_t>(j),
+                                    first_row + static_cast<std::int64_t>(j + count));
+                        });
           run_range(first_row + static_cast<std::int64_t>(done), first_row + inner);
         }
       });

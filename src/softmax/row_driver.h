@@ -5,9 +5,9 @@
 #define SMX_SOFTMAX_ROW_DRIVER_H_
 
 #include "core/layout.h"
-#include "softmax/row_math.h"
 #include "smx/status.h"
 #include "smx/tensor.h"
+#include "softmax/row_math.h"
 
 namespace smx::internal {
 

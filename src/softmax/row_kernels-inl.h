@@ -111,8 +111,9 @@ class ExpAccumulator {
 };
 
 template <bool kScaled, bool kExactShift, bool kStore, bool kSplit, class D>
-internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD<D>* e, std::size_t n,
-                            hn::TFromD<D> m, const internal::Temperature<hn::TFromD<D>>& temp,
+internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD<D>* e,
+                            std::size_t n, hn::TFromD<D> m,
+                            const internal::Temperature<hn::TFromD<D>>& temp,
                             const hn::TFromD<D>* prefetch) {
   using T = hn::TFromD<D>;
   using V = hn::Vec<D>;
@@ -125,7 +126,7 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
   auto exp_of = [&](V v) HWY_ATTR {
     V hi, lo;
     ShiftedLogit<kScaled, kExactShift>(v, vm, vinv, vt, vtlo, hi, lo);
-    V ev = ExpOfShifted<kScaled || !kExactShift>(d, hi, lo);
+    V ev = ExpOfShifted < kScaled || !kExactShift > (d, hi, lo);
     if constexpr (kSplit) {
       const auto is_max = hn::Eq(hi, zero);
       count = hn::Add(count, hn::IfThenElseZero(is_max, one));
@@ -195,7 +196,8 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
   result.sum = s0 + s1;
   const double bb = result.sum - s0;
   result.sum_lo = (s0 - (result.sum - bb)) + (s1 - bb) + l0 + l1;
-  if constexpr (kSplit) result.max_count = static_cast<double>(hn::GetLane(hn::SumOfLanes(d, count)));
+  if constexpr (kSplit)
+    result.max_count = static_cast<double>(hn::GetLane(hn::SumOfLanes(d, count)));
   return result;
 }
 
@@ -204,15 +206,16 @@ internal::ExpSum ExpSumFor(const T* x, T* e, std::size_t n, T m,
                            const internal::Temperature<T>& temp, bool split_max,
                            const T* prefetch) {
   const hn::ScalableTag<T> d;
-  if (split_max) return ExpSumImpl<kScaled, kExactShift, false, true>(d, x, e, n, m, temp, prefetch);
+  if (split_max)
+    return ExpSumImpl<kScaled, kExactShift, false, true>(d, x, e, n, m, temp, prefetch);
   return e ? ExpSumImpl<kScaled, kExactShift, true, false>(d, x, e, n, m, temp, prefetch)
            : ExpSumImpl<kScaled, kExactShift, false, false>(d, x, e, n, m, temp, prefetch);
 }
 
 template <typename T>
 internal::ExpSum RowExpSum(const T* x, T* e, std::size_t n, T m,
-                           const internal::Temperature<T>& temp, bool exact_shift,
-                           bool split_max, const T* prefetch) {
+                           const internal::Temperature<T>& temp, bool exact_shift, bool split_max,
+                           const T* prefetch) {
   // One instance per flag combination: the flags are loop-invariant, so each loop is branch-free.
   if (temp.scaled) {
     return exact_shift ? ExpSumFor<true, true>(x, e, n, m, temp, split_max, prefetch)

@@ -37,7 +37,8 @@ void LogsOfSums(const internal::ExpSum (&sums)[kGroup], std::size_t g, double (&
   }
 }
 template <std::size_t kGroup>
-void LogsOfSums(const internal::ExpSum (&sums)[kGroup], std::size_t g, long double (&logs)[kGroup]) {
+void LogsOfSums(const internal::ExpSum (&sums)[kGroup], std::size_t g,
+                long double (&logs)[kGroup]) {
   for (std::size_t i = 0; i < g; ++i) {
     logs[i] = internal::LogOfSplitSum(static_cast<long double>(sums[i].max_count),
                                       static_cast<long double>(sums[i].sum) + sums[i].sum_lo);

@@ -97,14 +97,10 @@ std::vector<std::string> RowItems(std::span<const double> values, smx::DType dty
 
 double RoundTo(smx::DType dtype, double value) {
   switch (dtype) {
-    case smx::DType::kF64:
-      return value;
-    case smx::DType::kF32:
-      return static_cast<float>(value);
-    case smx::DType::kF16:
-      return smx::to_float(smx::to_float16(static_cast<float>(value)));
-    case smx::DType::kBF16:
-      return smx::to_float(smx::to_bfloat16(static_cast<float>(value)));
+    case smx::DType::kF64: return value;
+    case smx::DType::kF32: return static_cast<float>(value);
+    case smx::DType::kF16: return smx::to_float(smx::to_float16(static_cast<float>(value)));
+    case smx::DType::kBF16: return smx::to_float(smx::to_bfloat16(static_cast<float>(value)));
   }
   return value;
 }
@@ -120,14 +116,10 @@ struct Tolerance {
 
 Tolerance ToleranceOf(smx::DType dtype) {
   switch (dtype) {
-    case smx::DType::kF64:
-      return {8, 0x1p-52, 0x1p-1022, 0};
-    case smx::DType::kF32:
-      return {4, 0x1p-23, 0x1p-126, 1e-37};
-    case smx::DType::kF16:
-      return {1, 0x1p-10, 0x1p-14, 0};
-    case smx::DType::kBF16:
-      return {1, 0x1p-7, 0x1p-126, 0};
+    case smx::DType::kF64: return {8, 0x1p-52, 0x1p-1022, 0};
+    case smx::DType::kF32: return {4, 0x1p-23, 0x1p-126, 1e-37};
+    case smx::DType::kF16: return {1, 0x1p-10, 0x1p-14, 0};
+    case smx::DType::kBF16: return {1, 0x1p-7, 0x1p-126, 0};
   }
   return {8, 0x1p-52, 0x1p-1022, 0};
 }

@@ -33,12 +33,10 @@ ExplainStep NumberStep(std::string title, std::string formula, double value, std
 std::string Heading(Kind kind, std::size_t length, double temperature) {
   const std::string row = "one row of " + std::to_string(length) + " values";
   switch (kind) {
-    case Kind::kSoftmax:
-      return "softmax of " + row + ", temperature T = " + Num(temperature) + ":";
+    case Kind::kSoftmax: return "softmax of " + row + ", temperature T = " + Num(temperature) + ":";
     case Kind::kLogSoftmax:
       return "log-softmax of " + row + ", temperature T = " + Num(temperature) + ":";
-    case Kind::kLogSumExp:
-      return "logsumexp of " + row + ":";
+    case Kind::kLogSumExp: return "logsumexp of " + row + ":";
   }
   return "";
 }

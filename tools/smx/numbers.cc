@@ -104,10 +104,8 @@ std::string FormatNumber(double value, smx::DType dtype, int significant_digits)
   if (std::isnan(value)) return "nan";
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
   switch (dtype) {
-    case smx::DType::kF64:
-      return ToChars(value, significant_digits);
-    case smx::DType::kF32:
-      return ToChars(static_cast<float>(value), significant_digits);
+    case smx::DType::kF64: return ToChars(value, significant_digits);
+    case smx::DType::kF32: return ToChars(static_cast<float>(value), significant_digits);
     case smx::DType::kF16:
     case smx::DType::kBF16:
       if (significant_digits > 0) return ToChars(static_cast<float>(value), significant_digits);

@@ -4,12 +4,9 @@ namespace smx_cli {
 
 const char* OpName(Op op) {
   switch (op) {
-    case Op::kSoftmax:
-      return "softmax";
-    case Op::kLogSoftmax:
-      return "log-softmax";
-    case Op::kLogSumExp:
-      return "logsumexp";
+    case Op::kSoftmax: return "softmax";
+    case Op::kLogSoftmax: return "log-softmax";
+    case Op::kLogSumExp: return "logsumexp";
   }
   return "?";
 }
@@ -28,12 +25,9 @@ bool ReducesAxis(Op op) { return op == Op::kLogSumExp; }
 smx::Status RunOp(Op op, const smx::ConstTensorRef& x, const smx::TensorRef& y, double temperature,
                   int axis) {
   switch (op) {
-    case Op::kSoftmax:
-      return smx::softmax(x, y, {.temperature = temperature, .axis = axis});
-    case Op::kLogSoftmax:
-      return smx::log_softmax(x, y, {.temperature = temperature, .axis = axis});
-    case Op::kLogSumExp:
-      return smx::logsumexp(x, y, {.axis = axis});
+    case Op::kSoftmax: return smx::softmax(x, y, {.temperature = temperature, .axis = axis});
+    case Op::kLogSoftmax: return smx::log_softmax(x, y, {.temperature = temperature, .axis = axis});
+    case Op::kLogSumExp: return smx::logsumexp(x, y, {.axis = axis});
   }
   return smx::Status::InvalidArgument("unknown op");
 }
