@@ -21,9 +21,9 @@ struct Temperature {
   T inv_t = 1;  // rounded 1/T; the exact quotient is recovered with an FMA residual
 };
 
-// Sums of exp((x_i - m)/T). With `split_max`, the entries equal to m (whose exponential is exactly
-// 1) are counted in `max_count` and left out of `sum`, so that log(sum) can be taken as
-// log(count) + log1p(rest/count) without losing the rest when one entry dominates.
+// Sums of exp((x_i - s)/T). With `split_max`, the entries equal to the max are counted in
+// `max_count` and left out of `sum`, so that log(sum) can be taken as log(count) +
+// log1p(rest/count) without losing the rest when one entry dominates.
 // Trivially constructible: the driver keeps up to 1024 of them on the stack per row.
 struct ExpSum {
   double sum;        // f32 input: summed in f64; f64 input: the high part of a
@@ -52,11 +52,12 @@ template <typename T>
 struct RowKernels {
   // max of x[0..n), n >= 1. NaN handling is unspecified (callers detect NaN through the sums).
   T (*max)(const T* x, std::size_t n);
-  // Returns the sums of e_i = exp((x_i - s)/T) for a shift s >= max - (a little); stores e_i
-  // into e when e != nullptr (e may be x). `exact_shift`: x_i - s is known to be exact for every
-  // x_i whose exponential matters, so its rounding residual is not computed.
-  // `prefetch` (or null): n elements to bring toward the cache meanwhile (the next chunk).
-  ExpSum (*exp_sum)(const T* x, T* e, std::size_t n, T s, const Temperature<T>& temp,
+  // Returns the sums of e_i = exp((x_i - s)/T) for a shift s (the max, or 0: see ChooseShift);
+  // stores e_i into e when e != nullptr (e may be x). `exact_shift`: x_i - s is known to be exact
+  // for every x_i whose exponential matters, so its rounding residual is not computed.
+  // `split_max`: the entries equal to `max` are counted instead of summed. `prefetch` (or null):
+  // n elements to bring toward the cache meanwhile (the next chunk).
+  ExpSum (*exp_sum)(const T* x, T* e, std::size_t n, T max, T s, const Temperature<T>& temp,
                     bool exact_shift, bool split_max, const T* prefetch);
   // y_i = e_i * factor (y may be e).
   void (*scale)(const T* e, T* y, std::size_t n, T factor);

@@ -86,13 +86,15 @@ class SumMerger {
     if (shift == m_) return 1;
     return std::exp((static_cast<W>(shift) - static_cast<W>(m_)) / static_cast<W>(temperature_));
   }
+  // A chunk's sums: `max_count` entries equal to the chunk's `max` (split sums), the others summed
+  // relative to `shift`.
   void Add(T max, T shift, const ExpSum& s) {
-    const W sum = static_cast<W>(s.sum) + static_cast<W>(s.sum_lo);
-    if (max == m_ && shift == m_) {
-      count_ += s.max_count;  // split sums: the max entries were counted apart
+    const W sum = (static_cast<W>(s.sum) + static_cast<W>(s.sum_lo)) * Rescale(shift);
+    if (max == m_) {
+      count_ += s.max_count;  // the row's max entries, kept apart for log1p
       rest_ += sum;
     } else {
-      rest_ += (s.max_count + sum) * Rescale(shift);
+      rest_ += s.max_count * Rescale(max) + sum;
     }
   }
   // get(i) reads element i of the row as W (for the rare precise recomputation of log ops).
@@ -190,10 +192,10 @@ class ContiguousRows {
       return;
     }
     const bool softmax = op_ == RowOp::kSoftmax;
-    const Shift<T> shift = ChooseShift(state.max, temperature_, softmax);
+    const Shift<T> shift = ChooseShift(state.max, temperature_);
     state.shift = shift.value;
-    state.sums = k_.exp_sum(x, softmax ? y : nullptr, static_cast<std::size_t>(n), shift.value,
-                            temp_, shift.exact, !softmax, next);
+    state.sums = k_.exp_sum(x, softmax ? y : nullptr, static_cast<std::size_t>(n), state.max,
+                            shift.value, temp_, shift.exact, !softmax, next);
   }
 
   const RowKernels<T>& k_;
@@ -223,10 +225,11 @@ class StagedRows {
       if (WriteNonFiniteRow(op_, row)) return;
     }
     const bool softmax = op_ == RowOp::kSoftmax;
-    const Shift<C> shift = ChooseShift(m, temperature_, false);
+    const Shift<C> shift = ChooseShift(m, temperature_);
     SumMerger<C> merger(m, temperature_);
     ForEachBlock(row, buf, [&](std::int64_t, std::size_t n) {
-      merger.Add(m, m, k_.exp_sum(buf, nullptr, n, m, temp_, shift.exact, !softmax, nullptr));
+      merger.Add(m, shift.value,
+                 k_.exp_sum(buf, nullptr, n, m, shift.value, temp_, shift.exact, !softmax, nullptr));
     });
     const RowScalars<Wide<C>> s =
         merger.Result(op_, static_cast<std::size_t>(row.length), [&row](std::size_t i) {
@@ -238,10 +241,10 @@ class StagedRows {
     }
     C log_hi, log_lo;
     SplitWide(s.log_sum, log_hi, log_lo);
-    const C factor = softmax ? static_cast<C>(1 / s.total_sum) : C(0);
+    const C factor = softmax ? static_cast<C>(merger.Rescale(shift.value) / s.total_sum) : C(0);
     ForEachBlock(row, buf, [&](std::int64_t start, std::size_t n) {
       if (softmax) {
-        (void)k_.exp_sum(buf, buf, n, m, temp_, shift.exact, false, nullptr);
+        (void)k_.exp_sum(buf, buf, n, m, shift.value, temp_, shift.exact, false, nullptr);
         k_.scale(buf, buf, n, factor);
       } else {
         k_.log_shift(buf, buf, n, m, temp_, log_hi, log_lo);

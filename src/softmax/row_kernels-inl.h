@@ -112,14 +112,14 @@ class ExpAccumulator {
 
 template <bool kScaled, bool kExactShift, bool kStore, bool kSplit, class D>
 internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD<D>* e,
-                            std::size_t n, hn::TFromD<D> m,
+                            std::size_t n, hn::TFromD<D> max, hn::TFromD<D> m,
                             const internal::Temperature<hn::TFromD<D>>& temp,
                             const hn::TFromD<D>* prefetch) {
   using T = hn::TFromD<D>;
   using V = hn::Vec<D>;
   const std::size_t N = hn::Lanes(d);
   const V vm = hn::Set(d, m), vinv = hn::Set(d, temp.inv_t), vt = hn::Set(d, temp.t);
-  const V vtlo = hn::Set(d, temp.t_lo);
+  const V vtlo = hn::Set(d, temp.t_lo), vmax = hn::Set(d, max);
   const V zero = hn::Zero(d), one = hn::Set(d, T(1));
   ExpAccumulator<D> acc0(d), acc1(d);
   V count = zero;
@@ -128,7 +128,8 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
     ShiftedLogit<kScaled, kExactShift>(v, vm, vinv, vt, vtlo, hi, lo);
     V ev = ExpOfShifted < kScaled || !kExactShift > (d, hi, lo);
     if constexpr (kSplit) {
-      const auto is_max = hn::Eq(hi, zero);
+      // Compared with the max itself, not hi == 0, so that the shift may be 0 here too.
+      const auto is_max = hn::Eq(v, vmax);
       count = hn::Add(count, hn::IfThenElseZero(is_max, one));
       return std::pair<V, V>(ev, hn::IfThenZeroElse(is_max, ev));
     } else {
@@ -202,27 +203,27 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
 }
 
 template <bool kScaled, bool kExactShift, typename T>
-internal::ExpSum ExpSumFor(const T* x, T* e, std::size_t n, T m,
+internal::ExpSum ExpSumFor(const T* x, T* e, std::size_t n, T max, T m,
                            const internal::Temperature<T>& temp, bool split_max,
                            const T* prefetch) {
   const hn::ScalableTag<T> d;
   if (split_max)
-    return ExpSumImpl<kScaled, kExactShift, false, true>(d, x, e, n, m, temp, prefetch);
-  return e ? ExpSumImpl<kScaled, kExactShift, true, false>(d, x, e, n, m, temp, prefetch)
-           : ExpSumImpl<kScaled, kExactShift, false, false>(d, x, e, n, m, temp, prefetch);
+    return ExpSumImpl<kScaled, kExactShift, false, true>(d, x, e, n, max, m, temp, prefetch);
+  return e ? ExpSumImpl<kScaled, kExactShift, true, false>(d, x, e, n, max, m, temp, prefetch)
+           : ExpSumImpl<kScaled, kExactShift, false, false>(d, x, e, n, max, m, temp, prefetch);
 }
 
 template <typename T>
-internal::ExpSum RowExpSum(const T* x, T* e, std::size_t n, T m,
+internal::ExpSum RowExpSum(const T* x, T* e, std::size_t n, T max, T m,
                            const internal::Temperature<T>& temp, bool exact_shift, bool split_max,
                            const T* prefetch) {
   // One instance per flag combination: the flags are loop-invariant, so each loop is branch-free.
   if (temp.scaled) {
-    return exact_shift ? ExpSumFor<true, true>(x, e, n, m, temp, split_max, prefetch)
-                       : ExpSumFor<true, false>(x, e, n, m, temp, split_max, prefetch);
+    return exact_shift ? ExpSumFor<true, true>(x, e, n, max, m, temp, split_max, prefetch)
+                       : ExpSumFor<true, false>(x, e, n, max, m, temp, split_max, prefetch);
   }
-  return exact_shift ? ExpSumFor<false, true>(x, e, n, m, temp, split_max, prefetch)
-                     : ExpSumFor<false, false>(x, e, n, m, temp, split_max, prefetch);
+  return exact_shift ? ExpSumFor<false, true>(x, e, n, max, m, temp, split_max, prefetch)
+                     : ExpSumFor<false, false>(x, e, n, max, m, temp, split_max, prefetch);
 }
 
 // Applies `op` to every vector of src and writes dst; the tail goes through a buffer.

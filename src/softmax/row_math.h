@@ -26,23 +26,23 @@ W LogOfSplitSum(W count, W rest) {
 
 // The shift s of a row's (or chunk's) exponentials exp((x - s)/T), and whether x - s is exact
 // wherever it matters (then the kernel skips the TwoSum residual, ~20% of its work):
-//  - softmax with max/T in [0, 60] (f32; [0, 700] f64): s = 0, so x - s = x. The exponentials
-//    stay finite (e^60) and at most 1 relative to the max's, so what they flush to zero is below
-//    2^-126 in the output too;
+//  - max/T in [0, 60] (f32; [0, 700] f64): s = 0, so x - s = x. The exponentials stay finite
+//    (e^60) and at most 1 relative to the max's, so what they flush to zero is below 2^-126 in
+//    the output too;
 //  - |max/T| large: s = max, and every x whose exponential is not flushed lies within a factor of
 //    2 of the max, where subtraction is exact (Sterbenz): max/T >= 2 * 87.4 or <= -87.4 (f32);
-//  - otherwise s = max with the residual. log ops always use s = max (they count the max entries).
+//  - otherwise s = max with the residual.
 template <typename T>
 struct Shift {
   T value;
   bool exact;
 };
 template <typename T>
-Shift<T> ChooseShift(T max, double temperature, bool zero_allowed) {
+Shift<T> ChooseShift(T max, double temperature) {
   constexpr double kZeroShiftUpTo = sizeof(T) == 4 ? 60 : 700;
   constexpr double kFlushedBelow = sizeof(T) == 4 ? 87.4 : 745.2;
   const double scaled_max = static_cast<double>(max) / temperature;
-  if (zero_allowed && scaled_max >= 0 && scaled_max <= kZeroShiftUpTo) return {T(0), true};
+  if (scaled_max >= 0 && scaled_max <= kZeroShiftUpTo) return {T(0), true};
   return {max, scaled_max >= 2 * kFlushedBelow || scaled_max <= -kFlushedBelow};
 }
 
