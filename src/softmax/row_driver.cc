@@ -228,8 +228,9 @@ class StagedRows {
     const Shift<C> shift = ChooseShift(m, temperature_);
     SumMerger<C> merger(m, temperature_);
     ForEachBlock(row, buf, [&](std::int64_t, std::size_t n) {
-      merger.Add(m, shift.value,
-                 k_.exp_sum(buf, nullptr, n, m, shift.value, temp_, shift.exact, !softmax, nullptr));
+      merger.Add(
+          m, shift.value,
+          k_.exp_sum(buf, nullptr, n, m, shift.value, temp_, shift.exact, !softmax, nullptr));
     });
     const RowScalars<Wide<C>> s =
         merger.Result(op_, static_cast<std::size_t>(row.length), [&row](std::size_t i) {

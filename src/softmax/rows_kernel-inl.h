@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstddef>
 
+#include "hwy/cache_control.h"
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
 #include "softmax/kernels.h"
@@ -75,6 +76,12 @@ void WholeRows(internal::RowOp op, const T* x, std::ptrdiff_t x_stride, T* y,
   constexpr std::size_t kGroupElements = 16384 * sizeof(float) / sizeof(T);
   const std::size_t group = std::max<std::size_t>(1, std::min(kGroup, kGroupElements / n));
   const bool softmax = op == internal::RowOp::kSoftmax;
+  // Outputs beyond the caches: the exponentials go to a stack buffer and y is written once, with
+  // streaming stores (no read of y's lines from memory first).
+  constexpr std::size_t kStreamBytes = std::size_t{8} << 20;
+  const bool stream = op != internal::RowOp::kLogSumExp && rows * n * sizeof(T) >= kStreamBytes &&
+                      group * n <= kGroupElements;
+  alignas(64) T scratch[kGroupElements];  // 64 KiB of stack, touched only when streaming
   for (std::size_t r0 = 0; r0 < rows; r0 += group) {
     const std::size_t g = rows - r0 < group ? rows - r0 : group;
     T max[kGroup];
@@ -93,8 +100,9 @@ void WholeRows(internal::RowOp op, const T* x, std::ptrdiff_t x_stride, T* y,
       shift[i] = internal::ChooseShift(max[i], temperature);
       // Prefetches the same row of the next group.
       const T* next = r0 + i + group < rows ? x + (r0 + i + group) * x_stride : nullptr;
-      sums[i] = RowExpSum(x + (r0 + i) * x_stride, softmax ? y + (r0 + i) * y_stride : nullptr, n,
-                          max[i], shift[i].value, temp, shift[i].exact, !softmax, next);
+      T* e = !softmax ? nullptr : stream ? scratch + i * n : y + (r0 + i) * y_stride;
+      sums[i] = RowExpSum(x + (r0 + i) * x_stride, e, n, max[i], shift[i].value, temp,
+                          shift[i].exact, !softmax, next);
     }
     W log_sums[kGroup], rests[kGroup];
     if (!softmax) LogsOfSums(sums, max, shift, g, temperature, log_sums, rests);
@@ -102,7 +110,11 @@ void WholeRows(internal::RowOp op, const T* x, std::ptrdiff_t x_stride, T* y,
       if (!finite[i]) continue;
       if (softmax) {
         const W sum = static_cast<W>(sums[i].sum) + static_cast<W>(sums[i].sum_lo);
-        RowScale(y + (r0 + i) * y_stride, y + (r0 + i) * y_stride, n, static_cast<T>(1 / sum));
+        if (stream) {
+          RowScale<true>(scratch + i * n, y + (r0 + i) * y_stride, n, static_cast<T>(1 / sum));
+        } else {
+          RowScale(y + (r0 + i) * y_stride, y + (r0 + i) * y_stride, n, static_cast<T>(1 / sum));
+        }
         continue;
       }
       W log_sum = log_sums[i];
@@ -116,11 +128,17 @@ void WholeRows(internal::RowOp op, const T* x, std::ptrdiff_t x_stride, T* y,
       } else {
         T log_hi, log_lo;
         internal::SplitWide(log_sum, log_hi, log_lo);
-        RowLogShift(x + (r0 + i) * x_stride, y + (r0 + i) * y_stride, n, max[i], temp, log_hi,
-                    log_lo);
+        if (stream) {
+          RowLogShift<true>(x + (r0 + i) * x_stride, y + (r0 + i) * y_stride, n, max[i], temp,
+                            log_hi, log_lo);
+        } else {
+          RowLogShift(x + (r0 + i) * x_stride, y + (r0 + i) * y_stride, n, max[i], temp, log_hi,
+                      log_lo);
+        }
       }
     }
   }
+  if (stream) hwy::FlushStream();
 }
 
 }  // namespace smx::HWY_NAMESPACE

@@ -12,7 +12,8 @@ namespace smx::HWY_NAMESPACE {
 
 template <typename T>
 internal::RowKernels<T> MakeRowKernels() {
-  return {&RowMax<T>, &RowExpSum<T>, &RowScale<T>, &RowLogShift<T>, &WholeRows<T>, &Columns<T>};
+  return {&RowMax<T>,    &RowExpSum<T>, &RowScale<false, T>, &RowLogShift<false, T>,
+          &WholeRows<T>, &Columns<T>};
 }
 
 const internal::KernelTable* GetKernelTable() {
