@@ -66,6 +66,9 @@ struct RowKernels {
   // y_i (nothing amplifies it, unlike in the exponential).
   void (*log_shift)(const T* x, T* y, std::size_t n, T m, const Temperature<T>& temp, T log_hi,
                     T log_lo);
+  // The same with streaming stores, for outputs beyond the caches (then hwy::FlushStream()).
+  void (*log_shift_stream)(const T* x, T* y, std::size_t n, T m, const Temperature<T>& temp,
+                           T log_hi, T log_lo);
   WholeRowsFn<T> whole_rows;
   ColumnsFn<T> columns;
 };

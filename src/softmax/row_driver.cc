@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "core/parallel.h"
+#include "hwy/cache_control.h"
 #include "softmax/kernels.h"
 #include "softmax/row_math.h"
 #include "softmax/special_rows.h"
@@ -121,7 +122,9 @@ class ContiguousRows {
   ContiguousRows(const RowKernels<T>& kernels, RowOp op, double temperature)
       : k_(kernels), op_(op), temperature_(temperature), temp_(MakeTemperature<T>(temperature)) {}
 
-  void Run(const T* x, T* y, T* lse, std::int64_t length, int threads) const {
+  // `stream`: the whole output is beyond the caches; log_softmax then writes y with streaming
+  // stores (its output pass reads x, so y need not be in cache).
+  void Run(const T* x, T* y, T* lse, std::int64_t length, int threads, bool stream) const {
     const std::int64_t chunk = ChunkLength<T>(length);
     const std::int64_t num_chunks = (length + chunk - 1) / chunk;
     ChunkState<T> states[kMaxChunks];
@@ -171,10 +174,13 @@ class ContiguousRows {
         } else if (op_ == RowOp::kSoftmax) {
           const T factor = static_cast<T>(merger.Rescale(states[c].shift) / s.total_sum);
           k_.scale(y + c * chunk, y + c * chunk, n, factor);
+        } else if (stream) {
+          k_.log_shift_stream(x + c * chunk, y + c * chunk, n, m, temp_, log_hi, log_lo);
         } else {
           k_.log_shift(x + c * chunk, y + c * chunk, n, m, temp_, log_hi, log_lo);
         }
       }
+      if (stream) hwy::FlushStream();
     });
   }
 
@@ -293,6 +299,9 @@ Status RunTyped(RowOp op, double temperature, const S* x, S* y, const RowSet& ro
   const bool fast =
       fast_types && rows.x_stride == 1 && (op == RowOp::kLogSumExp || rows.y_stride == 1);
   const std::int64_t work = rows.num_rows * std::max<std::int64_t>(length, 1);
+  // Outputs beyond the caches are written with streaming stores where a pass allows it.
+  constexpr std::int64_t kStreamBytes = std::int64_t{8} << 20;
+  const bool stream_output = work * static_cast<std::int64_t>(sizeof(S)) >= kStreamBytes;
   const int threads = ThreadsFor(work, rows.num_rows);
   // A few long rows: split each row over the threads instead.
   const int threads_in_row = rows.num_rows < 2 ? ThreadsFor(length, length / 4096) : 1;
@@ -318,7 +327,7 @@ Status RunTyped(RowOp op, double temperature, const S* x, S* y, const RowSet& ro
       } else if (fast) {
         if constexpr (kNative) {
           ContiguousRows<Native>(KernelsFor<Native>(table), op, temperature)
-              .Run(row.x, row.y, row.lse, length, threads_in_row);
+              .Run(row.x, row.y, row.lse, length, threads_in_row, stream_output);
         }
       } else if (compute_f32) {
         StagedRows<float, S>(table.f32, op, temperature).Run(row);

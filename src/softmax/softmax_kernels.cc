@@ -12,8 +12,13 @@ namespace smx::HWY_NAMESPACE {
 
 template <typename T>
 internal::RowKernels<T> MakeRowKernels() {
-  return {&RowMax<T>,    &RowExpSum<T>, &RowScale<false, T>, &RowLogShift<false, T>,
-          &WholeRows<T>, &Columns<T>};
+  return {&RowMax<T>,
+          &RowExpSum<T>,
+          &RowScale<false, T>,
+          &RowLogShift<false, T>,
+          &RowLogShift<true, T>,
+          &WholeRows<T>,
+          &Columns<T>};
 }
 
 const internal::KernelTable* GetKernelTable() {
