@@ -37,7 +37,8 @@
 // contiguous rows and the contiguous outer x K x inner case, vectorised across `inner`.
 //
 // Threads: see runtime.h; results are bitwise identical for any thread count. The hot path
-// allocates nothing.
+// allocates nothing: its scratch lives on the stack of the calling (and worker) threads, at most
+// about 64 KiB deep.
 #ifndef SMX_SOFTMAX_H_
 #define SMX_SOFTMAX_H_
 

@@ -23,7 +23,7 @@ namespace {
 
 // Chunk length of the contiguous path: x and y of one chunk stay in L2 between its passes (f32:
 // 64 KiB each). A row has at most kMaxChunks chunks, so the per-chunk states live on the stack.
-constexpr std::int64_t kMaxChunks = 1024;
+constexpr std::int64_t kMaxChunks = 512;  // 20 KiB of chunk states on the stack
 template <typename T>
 std::int64_t ChunkLength(std::int64_t length) {
   constexpr std::int64_t kBase = 65536 / sizeof(T);

@@ -193,10 +193,14 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
   internal::ExpSum result{};
   double s0, l0, s1, l1;
   acc0.Result(s0, l0);
-  acc1.Result(s1, l1);
-  result.sum = s0 + s1;
-  const double bb = result.sum - s0;
-  result.sum_lo = (s0 - (result.sum - bb)) + (s1 - bb) + l0 + l1;
+  if constexpr (sizeof(T) == 4) {
+    result.sum = s0;  // f32 uses one (widened) accumulator
+  } else {
+    acc1.Result(s1, l1);
+    result.sum = s0 + s1;
+    const double bb = result.sum - s0;
+    result.sum_lo = (s0 - (result.sum - bb)) + (s1 - bb) + l0 + l1;
+  }
   if constexpr (kSplit)
     result.max_count = static_cast<double>(hn::GetLane(hn::SumOfLanes(d, count)));
   return result;

@@ -71,9 +71,10 @@ void WholeRows(internal::RowOp op, const T* x, std::ptrdiff_t x_stride, T* y,
   using W = internal::Wide<T>;
   // Up to 16 rows per group: the per-row log (a vector exp and log1p in f64 per group) cost 0.37
   // -> 0.30 ns/element at K = 128 going from groups of 4 to 16. A group's rows should stay in L2
-  // between its passes (x and y: 2 * 64 KiB of f32 per 16384 elements), so long rows take fewer.
+  // between its passes (x and y: 2 * 32 KiB), so long rows take fewer; the streaming path's stack
+  // buffer holds one group (32 KiB).
   constexpr std::size_t kGroup = 16;
-  constexpr std::size_t kGroupElements = 16384 * sizeof(float) / sizeof(T);
+  constexpr std::size_t kGroupElements = 8192 * sizeof(float) / sizeof(T);  // 32 KiB
   const std::size_t group = std::max<std::size_t>(1, std::min(kGroup, kGroupElements / n));
   const bool softmax = op == internal::RowOp::kSoftmax;
   // Outputs beyond the caches: the exponentials go to a stack buffer and y is written once, with
@@ -81,7 +82,7 @@ void WholeRows(internal::RowOp op, const T* x, std::ptrdiff_t x_stride, T* y,
   constexpr std::size_t kStreamBytes = std::size_t{8} << 20;
   const bool stream = op != internal::RowOp::kLogSumExp && rows * n * sizeof(T) >= kStreamBytes &&
                       group * n <= kGroupElements;
-  alignas(64) T scratch[kGroupElements];  // 64 KiB of stack, touched only when streaming
+  alignas(64) T scratch[kGroupElements];  // touched only when streaming
   for (std::size_t r0 = 0; r0 < rows; r0 += group) {
     const std::size_t g = rows - r0 < group ? rows - r0 : group;
     T max[kGroup];
