@@ -131,8 +131,9 @@ class ContiguousRows {
     ParallelFor(num_chunks, threads, [&](std::int64_t begin, std::int64_t end) {
       for (std::int64_t c = begin; c < end; ++c) {
         const std::int64_t n = std::min(chunk, length - c * chunk);
-        // The next chunk is prefetched while this one is exponentiated (no further than the row).
-        const T* next = (c + 1) * chunk + n <= length ? x + (c + 1) * chunk : nullptr;
+        // The next chunk is prefetched while this one is exponentiated; past the row's end that is
+        // the next row of a contiguous block (and harmless otherwise).
+        const T* next = x + (c + 1) * chunk;
         ProcessChunk(x + c * chunk, y + c * chunk, n, next, states[c]);
       }
     });

@@ -25,6 +25,12 @@ HWY_BEFORE_NAMESPACE();
 namespace smx::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// Into L2, not L1: a chunk ahead is 64 KiB, more than L1 holds beside the chunk being worked on.
+// Measured on [512, 32000] f32 (memory-resident): softmax 0.31 -> 0.26 ns/element, logsumexp
+// 0.24 -> 0.16, where an L1 prefetch (hwy::Prefetch) had changed nothing. A prefetch never faults,
+// so addresses past the caller's array are harmless.
+HWY_INLINE void PrefetchToL2(const void* p) { __builtin_prefetch(p, /*rw=*/0, /*locality=*/2); }
+
 template <typename T>
 T RowMax(const T* HWY_RESTRICT x, std::size_t n) {
   const hn::ScalableTag<T> d;
@@ -142,7 +148,7 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
       // One cache line ahead per vector: the next row (or chunk) arrives while this one computes,
       // so its max pass reads from cache instead of waiting on memory.
       for (std::size_t j = 0; j < 4 * N * sizeof(T); j += 64) {
-        hwy::Prefetch(reinterpret_cast<const char*>(prefetch + i) + j);
+        PrefetchToL2(reinterpret_cast<const char*>(prefetch + i) + j);
       }
     }
     const auto [e0, s0] = exp_of(hn::LoadU(d, x + i));
