@@ -15,62 +15,12 @@
 #include "hwy/highway.h"
 #include "softmax/exp-inl.h"
 #include "softmax/kernels.h"
+#include "softmax/row_kernels-inl.h"
 #include "softmax/row_math.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace smx::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
-
-// Per-lane sums of exponentials (no reduction across lanes: each lane is its own column). f32
-// lanes are widened and summed in f64; f64 lanes keep a TwoSum error term.
-template <class D>
-class LaneSums {
-  using T = hn::TFromD<D>;
-  using V = hn::Vec<D>;
-#if HWY_TARGET == HWY_SCALAR
-  using WideD = hn::Rebind<double, D>;
-#else
-  using WideD = hn::Repartition<double, D>;
-#endif
-
- public:
-  // Explicit so that it is compiled for the target (an implicit one is not, in GCC 12).
-  HWY_INLINE LaneSums() : lo_(hn::Zero(WideD())), hi_(hn::Zero(WideD())) {}
-
-  HWY_INLINE void Add(V e) {
-    if constexpr (sizeof(T) == 4) {
-#if HWY_TARGET == HWY_SCALAR
-      lo_ = hn::Add(lo_, hn::PromoteTo(dw_, e));
-#else
-      const hn::Half<D> dh;
-      lo_ = hn::Add(lo_, hn::PromoteTo(dw_, hn::LowerHalf(dh, e)));
-      hi_ = hn::Add(hi_, hn::PromoteTo(dw_, hn::UpperHalf(dh, e)));
-#endif
-    } else {
-      const V s = hn::Add(lo_, e);
-      hi_ = hn::Add(hi_, TwoSumError(lo_, e, s));  // hi_ holds the error terms here
-      lo_ = s;
-    }
-  }
-  // Lane i's sum into sums[i] (and its error term into errs[i]; 0 for f32).
-  HWY_INLINE void Store(double* sums, double* errs) const {
-    if constexpr (sizeof(T) == 4) {
-      hn::StoreU(lo_, dw_, sums);
-#if HWY_TARGET != HWY_SCALAR
-      hn::StoreU(hi_, dw_, sums + hn::Lanes(dw_));
-#endif
-      for (std::size_t i = 0; i < hn::Lanes(D()); ++i) errs[i] = 0;
-    } else {
-      hn::StoreU(lo_, dw_, sums);
-      hn::StoreU(hi_, dw_, errs);
-    }
-  }
-
- private:
-  WideD dw_;
-  hn::Vec<WideD> lo_;
-  hn::Vec<WideD> hi_;
-};
 
 template <bool kScaled, typename T>
 std::size_t ColumnsImpl(internal::RowOp op, const T* x, T* y, std::size_t length, std::size_t inner,

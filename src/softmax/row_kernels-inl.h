@@ -55,48 +55,68 @@ T RowMax(const T* HWY_RESTRICT x, std::size_t n) {
   return hn::GetLane(hn::MaxOfLanes(d, m0));
 }
 
-// Accumulates exponentials: f32 lanes are widened and summed in f64 (K = 4097 in f32 costs 23 ULP
-// otherwise); f64 lanes are summed with TwoSum compensation.
+// Sums of exponentials, kept per lane (the column kernel reads each lane's own sum; the row kernels
+// reduce them): f32 lanes are widened and summed in f64 (K = 4097 in f32 costs 23 ULP otherwise);
+// f64 lanes keep a TwoSum error term.
 template <class D>
-class ExpAccumulator {
+class LaneSums {
   using T = hn::TFromD<D>;
   using V = hn::Vec<D>;
+#if HWY_TARGET == HWY_SCALAR
+  using WideD = hn::Rebind<double, D>;
+#else
+  using WideD = hn::Repartition<double, D>;
+#endif
 
  public:
-  explicit ExpAccumulator(D d) : d_(d) {}
+  // Explicit so that it is compiled for the target (an implicit one is not, in GCC 12).
+  HWY_INLINE LaneSums() : sum_(hn::Zero(WideD())), err_(hn::Zero(WideD())) {}
 
   HWY_INLINE void Add(V e) {
     if constexpr (sizeof(T) == 4) {
+      // f32: sum_ holds the lower lanes widened, err_ the upper ones (no error term is needed).
 #if HWY_TARGET == HWY_SCALAR
-      lo_ = hn::Add(lo_, hn::PromoteTo(dd_, e));  // one lane: no halves
+      sum_ = hn::Add(sum_, hn::PromoteTo(dw_, e));  // one lane: no halves
 #else
       const hn::Half<D> dh;
-      lo_ = hn::Add(lo_, hn::PromoteTo(dd_, hn::LowerHalf(dh, e)));
-      hi_ = hn::Add(hi_, hn::PromoteTo(dd_, hn::UpperHalf(dh, e)));
+      sum_ = hn::Add(sum_, hn::PromoteTo(dw_, hn::LowerHalf(dh, e)));
+      err_ = hn::Add(err_, hn::PromoteTo(dw_, hn::UpperHalf(dh, e)));
 #endif
     } else {
-      const V s = hn::Add(hi_, e);
-      lo_ = hn::Add(lo_, TwoSumError(hi_, e, s));
-      hi_ = s;
+      const V s = hn::Add(sum_, e);
+      err_ = hn::Add(err_, TwoSumError(sum_, e, s));
+      sum_ = s;
     }
   }
-  // (sum, error term)
-  void Result(double& sum, double& sum_lo) const {
+
+  // Lane i's sum into sums[i] and its error term into errs[i] (0 for f32).
+  HWY_INLINE void Store(double* sums, double* errs) const {
     if constexpr (sizeof(T) == 4) {
-      sum = hn::GetLane(hn::SumOfLanes(dd_, hn::Add(lo_, hi_)));
+      hn::StoreU(sum_, dw_, sums);
+#if HWY_TARGET != HWY_SCALAR
+      hn::StoreU(err_, dw_, sums + hn::Lanes(dw_));
+#endif
+      for (std::size_t i = 0; i < hn::Lanes(D()); ++i) errs[i] = 0;
+    } else {
+      hn::StoreU(sum_, dw_, sums);
+      hn::StoreU(err_, dw_, errs);
+    }
+  }
+
+  // The sum over all lanes as sum + sum_lo. f64 lanes are added in lane order with TwoSum, so the
+  // result depends on nothing but the data.
+  void Reduce(double& sum, double& sum_lo) const {
+    if constexpr (sizeof(T) == 4) {
+      sum = hn::GetLane(hn::SumOfLanes(dw_, hn::Add(sum_, err_)));
       sum_lo = 0;
     } else {
-      // Lane-wise partial sums are added in a fixed order with TwoSum, so the result does not
-      // depend on anything but the data.
-      HWY_ALIGN double his[hn::MaxLanes(D())];
-      HWY_ALIGN double los[hn::MaxLanes(D())];
-      hn::Store(hi_, d_, his);
-      hn::Store(lo_, d_, los);
+      double sums[hn::MaxLanes(D())], errs[hn::MaxLanes(D())];
+      Store(sums, errs);
       double s = 0, c = 0;
-      for (std::size_t i = 0; i < hn::Lanes(d_); ++i) {
-        const double t = s + his[i];
+      for (std::size_t i = 0; i < hn::Lanes(D()); ++i) {
+        const double t = s + sums[i];
         const double bb = t - s;
-        c += (s - (t - bb)) + (his[i] - bb) + los[i];
+        c += (s - (t - bb)) + (sums[i] - bb) + errs[i];
         s = t;
       }
       sum = s + c;
@@ -105,15 +125,9 @@ class ExpAccumulator {
   }
 
  private:
-#if HWY_TARGET == HWY_SCALAR
-  using WideD = hn::Rebind<double, D>;
-#else
-  using WideD = hn::Repartition<double, D>;
-#endif
-  D d_;
-  WideD dd_;
-  hn::Vec<WideD> lo_ = hn::Zero(dd_);
-  hn::Vec<WideD> hi_ = hn::Zero(dd_);
+  WideD dw_;
+  hn::Vec<WideD> sum_;
+  hn::Vec<WideD> err_;
 };
 
 template <bool kScaled, bool kExactShift, bool kStore, bool kSplit, class D>
@@ -127,7 +141,7 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
   const V vm = hn::Set(d, m), vinv = hn::Set(d, temp.inv_t), vt = hn::Set(d, temp.t);
   const V vtlo = hn::Set(d, temp.t_lo), vmax = hn::Set(d, max);
   const V zero = hn::Zero(d), one = hn::Set(d, T(1));
-  ExpAccumulator<D> acc0(d), acc1(d);
+  LaneSums<D> acc0, acc1;
   V count = zero;
   auto exp_of = [&](V v) HWY_ATTR {
     V hi, lo;
@@ -198,11 +212,11 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
   }
   internal::ExpSum result{};
   double s0, l0, s1, l1;
-  acc0.Result(s0, l0);
+  acc0.Reduce(s0, l0);
   if constexpr (sizeof(T) == 4) {
     result.sum = s0;  // f32 uses one (widened) accumulator
   } else {
-    acc1.Result(s1, l1);
+    acc1.Reduce(s1, l1);
     result.sum = s0 + s1;
     const double bb = result.sum - s0;
     result.sum_lo = (s0 - (result.sum - bb)) + (s1 - bb) + l0 + l1;
