@@ -281,107 +281,151 @@ class StagedRows {
   Temperature<C> temp_;
 };
 
+// One call's rows of storage type S: picks the path (whole rows, columns, or row by row) and the
+// threads.
 template <typename S>
-Status RunTyped(RowOp op, double temperature, const S* x, S* y, const RowSet& rows) {
-  const std::int64_t length = rows.length;
-  const bool limit = temperature == 0 || std::isinf(temperature);
-  constexpr bool kNative = std::is_same_v<S, float> || std::is_same_v<S, double>;
+class RowJob {
+  static constexpr bool kNative = std::is_same_v<S, float> || std::is_same_v<S, double>;
   using Native = std::conditional_t<std::is_same_v<S, double>, double, float>;
-  // f16/bf16 compute in f32; any type falls back to f64 when T does not fit f32.
-  const bool compute_f32 = !std::is_same_v<S, double> && TemperatureFits<float>(temperature);
-  if (!limit && !compute_f32 && !TemperatureFits<double>(temperature)) {
-    return Status::InvalidArgument("temperature " + std::to_string(temperature) +
-                                   " is outside the range smx can divide by (about 1e-307 to "
-                                   "1e307); use 0 for the argmax limit or inf for the uniform one");
-  }
-  const KernelTable& table = Kernels();  // the one dynamic dispatch of this call
-  // f32 and f64 data computed in their own type (not f16/bf16, not an f32 T that needs f64).
-  const bool fast_types = kNative && (std::is_same_v<S, double> || compute_f32);
-  const bool fast =
-      fast_types && rows.x_stride == 1 && (op == RowOp::kLogSumExp || rows.y_stride == 1);
-  const std::int64_t work = rows.num_rows * std::max<std::int64_t>(length, 1);
-  // Outputs beyond the caches are written with streaming stores where a pass allows it.
-  constexpr std::int64_t kStreamBytes = std::int64_t{8} << 20;
-  const bool stream_output = work * static_cast<std::int64_t>(sizeof(S)) >= kStreamBytes;
-  const int threads = ThreadsFor(work, rows.num_rows);
-  // A few long rows: split each row over the threads instead.
-  const int threads_in_row = rows.num_rows < 2 ? ThreadsFor(length, length / 4096) : 1;
 
-  auto row_at = [&](std::int64_t r) {
-    std::int64_t xo, yo;
-    rows.Offsets(r, xo, yo);
-    RowRef<S> row{x + xo, rows.x_stride, nullptr, rows.y_stride, nullptr, length};
-    if (op == RowOp::kLogSumExp) {
-      row.lse = y + yo;
-    } else {
-      row.y = y + yo;
+ public:
+  RowJob(RowOp op, double temperature, const S* x, S* y, const RowSet& rows)
+      : op_(op),
+        temperature_(temperature),
+        x_(x),
+        y_(y),
+        rows_(rows),
+        length_(rows.length),
+        limit_(temperature == 0 || std::isinf(temperature)),
+        // f16/bf16 compute in f32; any type falls back to f64 when T does not fit f32.
+        compute_f32_(!std::is_same_v<S, double> && TemperatureFits<float>(temperature)),
+        // f32 and f64 data computed in their own type (not f16/bf16, not an f32 T that needs f64).
+        native_(kNative && (std::is_same_v<S, double> || compute_f32_)),
+        contiguous_rows_(native_ && rows.x_stride == 1 &&
+                         (op == RowOp::kLogSumExp || rows.y_stride == 1)),
+        work_(rows.num_rows * std::max<std::int64_t>(rows.length, 1)),
+        // Outputs beyond the caches are written with streaming stores where a pass allows it.
+        stream_output_(work_ * static_cast<std::int64_t>(sizeof(S)) >= (std::int64_t{8} << 20)),
+        threads_(ThreadsFor(work_, rows.num_rows)),
+        // A single long row: split it over the threads instead.
+        threads_in_row_(rows.num_rows < 2 ? ThreadsFor(length_, length_ / 4096) : 1),
+        table_(Kernels()) {}  // the one dynamic dispatch of this call
+
+  Status Run() const {
+    if (!limit_ && !compute_f32_ && !TemperatureFits<double>(temperature_)) {
+      return Status::InvalidArgument(
+          "temperature " + std::to_string(temperature_) +
+          " is outside the range smx can divide by (about 1e-307 to 1e307); use 0 for the argmax "
+          "limit or inf for the uniform one");
     }
-    return row;
-  };
-  auto run_range = [&](std::int64_t begin, std::int64_t end) {
+    if constexpr (kNative) {
+      if (!limit_ && length_ > 0 && (TryWholeRows() || TryColumns())) return Status::Ok();
+    }
+    ParallelFor(rows_.num_rows, threads_in_row_ > 1 ? 1 : threads_,
+                [this](std::int64_t begin, std::int64_t end) { EachRow(begin, end); });
+    return Status::Ok();
+  }
+
+ private:
+  // The common case: evenly spaced contiguous rows that each fit in one chunk. One kernel call
+  // per thread.
+  bool TryWholeRows() const {
+    std::int64_t x_row_stride = 0, y_row_stride = 0;
+    if (!contiguous_rows_ || length_ > ChunkLength<Native>(length_) ||
+        !rows_.EvenlySpaced(x_row_stride, y_row_stride)) {
+      return false;
+    }
+    const RowKernels<Native>& k = KernelsFor<Native>(table_);
+    const Temperature<Native> temp = MakeTemperature<Native>(temperature_);
+    ParallelFor(rows_.num_rows, threads_, [&](std::int64_t begin, std::int64_t end) {
+      k.whole_rows(op_, x_ + begin * x_row_stride, x_row_stride, y_ + begin * y_row_stride,
+                   y_row_stride, static_cast<std::size_t>(end - begin),
+                   static_cast<std::size_t>(length_), temp, temperature_, [&](std::size_t r) {
+                     const bool found = WriteNonFiniteRow(op_, RowAt(begin + r));
+                     (void)found;  // always true: the kernel saw a max that is not finite
+                   });
+    });
+    return true;
+  }
+
+  // A middle axis of a contiguous [outer, K, inner] tensor: vectorised across `inner`, one slab
+  // per task; row o * inner + j is column j of slab o.
+  bool TryColumns() const {
+    if (!native_ || !rows_.contiguous || rows_.inner <= 1) return false;
+    const RowKernels<Native>& k = KernelsFor<Native>(table_);
+    const Temperature<Native> temp = MakeTemperature<Native>(temperature_);
+    const std::int64_t inner = rows_.inner;
+    const std::int64_t outer = rows_.num_rows / inner;
+    const std::int64_t out_slab = op_ == RowOp::kLogSumExp ? inner : length_ * inner;
+    ParallelFor(outer, ThreadsFor(work_, outer), [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t o = begin; o < end; ++o) {
+        const std::int64_t first_row = o * inner;
+        const std::size_t done =
+            k.columns(op_, x_ + o * length_ * inner, y_ + o * out_slab,
+                      static_cast<std::size_t>(length_), static_cast<std::size_t>(inner), temp,
+                      temperature_, [&](std::size_t j, std::size_t count) {
+                        EachRow(first_row + static_cast<std::int64_t>(j),
+                                first_row + static_cast<std::int64_t>(j + count));
+                      });
+        EachRow(first_row + static_cast<std::int64_t>(done), first_row + inner);
+      }
+    });
+    return true;
+  }
+
+  // Rows [begin, end) one at a time, on whatever path each needs.
+  void EachRow(std::int64_t begin, std::int64_t end) const {
     for (std::int64_t r = begin; r < end; ++r) {
-      const RowRef<S> row = row_at(r);
-      if (length == 0) {
-        if (op == RowOp::kLogSumExp) *row.lse = FromDouble<S>(-HUGE_VAL);
-      } else if (limit) {
-        WriteLimitRow(op, temperature == 0, row);
-      } else if (fast) {
+      const RowRef<S> row = RowAt(r);
+      if (length_ == 0) {
+        if (op_ == RowOp::kLogSumExp) *row.lse = FromDouble<S>(-HUGE_VAL);
+      } else if (limit_) {
+        WriteLimitRow(op_, temperature_ == 0, row);
+      } else if (contiguous_rows_) {
         if constexpr (kNative) {
-          ContiguousRows<Native>(KernelsFor<Native>(table), op, temperature)
-              .Run(row.x, row.y, row.lse, length, threads_in_row, stream_output);
+          ContiguousRows<Native>(KernelsFor<Native>(table_), op_, temperature_)
+              .Run(row.x, row.y, row.lse, length_, threads_in_row_, stream_output_);
         }
-      } else if (compute_f32) {
-        StagedRows<float, S>(table.f32, op, temperature).Run(row);
+      } else if (compute_f32_) {
+        StagedRows<float, S>(table_.f32, op_, temperature_).Run(row);
       } else {
-        StagedRows<double, S>(table.f64, op, temperature).Run(row);
+        StagedRows<double, S>(table_.f64, op_, temperature_).Run(row);
       }
     }
-  };
-  std::int64_t x_row_stride = 0, y_row_stride = 0;
-  if constexpr (kNative) {
-    // The common case: rows that each fit in one chunk, evenly spaced. One kernel call per thread.
-    if (fast && !limit && length > 0 && length <= ChunkLength<Native>(length) &&
-        rows.EvenlySpaced(x_row_stride, y_row_stride)) {
-      const RowKernels<Native>& k = KernelsFor<Native>(table);
-      const Temperature<Native> temp = MakeTemperature<Native>(temperature);
-      ParallelFor(rows.num_rows, threads, [&](std::int64_t begin, std::int64_t end) {
-        k.whole_rows(op, x + begin * x_row_stride, x_row_stride, y + begin * y_row_stride,
-                     y_row_stride, static_cast<std::size_t>(end - begin),
-                     static_cast<std::size_t>(length), temp, temperature, [&](std::size_t r) {
-                       const bool found = WriteNonFiniteRow(op, row_at(begin + r));
-                       (void)found;  // always true: the kernel saw a max that is not finite
-                     });
-      });
-      return Status::Ok();
-    }
   }
-  if constexpr (kNative) {
-    // A middle axis of a contiguous [outer, K, inner] tensor: vectorised across `inner`, one slab
-    // per task; row o * inner + j is column j of slab o.
-    if (fast_types && !limit && length > 0 && rows.contiguous && rows.inner > 1) {
-      const RowKernels<Native>& k = KernelsFor<Native>(table);
-      const Temperature<Native> temp = MakeTemperature<Native>(temperature);
-      const std::int64_t inner = rows.inner;
-      const std::int64_t outer = rows.num_rows / inner;
-      const std::int64_t out_slab = op == RowOp::kLogSumExp ? inner : length * inner;
-      ParallelFor(outer, ThreadsFor(work, outer), [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t o = begin; o < end; ++o) {
-          const std::int64_t first_row = o * inner;
-          const std::size_t done =
-              k.columns(op, x + o * length * inner, y + o * out_slab,
-                        static_cast<std::size_t>(length), static_cast<std::size_t>(inner), temp,
-                        temperature, [&](std::size_t j, std::size_t count) {
-                          run_range(first_row + static_cast<std::int64_t>(j),
-                                    first_row + static_cast<std::int64_t>(j + count));
-                        });
-          run_range(first_row + static_cast<std::int64_t>(done), first_row + inner);
-        }
-      });
-      return Status::Ok();
+
+  RowRef<S> RowAt(std::int64_t r) const {
+    std::int64_t xo, yo;
+    rows_.Offsets(r, xo, yo);
+    RowRef<S> row{x_ + xo, rows_.x_stride, nullptr, rows_.y_stride, nullptr, length_};
+    if (op_ == RowOp::kLogSumExp) {
+      row.lse = y_ + yo;
+    } else {
+      row.y = y_ + yo;
     }
+    return row;
   }
-  ParallelFor(rows.num_rows, threads_in_row > 1 ? 1 : threads, run_range);
-  return Status::Ok();
+
+  RowOp op_;
+  double temperature_;
+  const S* x_;
+  S* y_;
+  const RowSet& rows_;
+  std::int64_t length_;
+  bool limit_;
+  bool compute_f32_;
+  bool native_;
+  bool contiguous_rows_;
+  std::int64_t work_;
+  bool stream_output_;
+  int threads_;
+  int threads_in_row_;
+  const KernelTable& table_;
+};
+
+template <typename S>
+Status RunTyped(RowOp op, double temperature, const S* x, S* y, const RowSet& rows) {
+  return RowJob<S>(op, temperature, x, y, rows).Run();
 }
 
 }  // namespace
