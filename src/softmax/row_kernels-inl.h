@@ -142,7 +142,7 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
   const V vtlo = hn::Set(d, temp.t_lo), vmax = hn::Set(d, max);
   const V zero = hn::Zero(d), one = hn::Set(d, T(1));
   LaneSums<D> acc0, acc1;
-  V count = zero;
+  std::size_t count = 0;
   auto exp_of = [&](V v) HWY_ATTR {
     V hi, lo;
     ShiftedLogit<kScaled, kExactShift>(v, vm, vinv, vt, vtlo, hi, lo);
@@ -150,7 +150,8 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
     if constexpr (kSplit) {
       // Compared with the max itself, not hi == 0, so that the shift may be 0 here too.
       const auto is_max = hn::Eq(v, vmax);
-      count = hn::Add(count, hn::IfThenElseZero(is_max, one));
+      // Counted with a population count on the integer ports: the vector pipes are the bound.
+      count += hn::CountTrue(d, is_max);
       return std::pair<V, V>(ev, hn::IfThenZeroElse(is_max, ev));
     } else {
       return std::pair<V, V>(ev, ev);
@@ -222,7 +223,7 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
     result.sum_lo = (s0 - (result.sum - bb)) + (s1 - bb) + l0 + l1;
   }
   if constexpr (kSplit)
-    result.max_count = static_cast<double>(hn::GetLane(hn::SumOfLanes(d, count)));
+    result.max_count = static_cast<double>(count);
   return result;
 }
 
