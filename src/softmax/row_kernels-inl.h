@@ -140,7 +140,6 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
   const std::size_t N = hn::Lanes(d);
   const V vm = hn::Set(d, m), vinv = hn::Set(d, temp.inv_t), vt = hn::Set(d, temp.t);
   const V vtlo = hn::Set(d, temp.t_lo), vmax = hn::Set(d, max);
-  const V zero = hn::Zero(d), one = hn::Set(d, T(1));
   LaneSums<D> acc0, acc1;
   std::size_t count = 0;
   auto exp_of = [&](V v) HWY_ATTR {
