@@ -22,7 +22,9 @@ namespace smx::internal {
 namespace {
 
 // Chunk length of the contiguous path: x and y of one chunk stay in L2 between its passes (f32:
-// 64 KiB each). A row has at most kMaxChunks chunks, so the per-chunk states live on the stack.
+// 64 KiB each). Measured (1 thread, f32, ns/element, softmax / log_softmax on 16x128256): 32 KiB
+// chunks 0.227 / 0.288, 64 KiB 0.187 / 0.254, 128 KiB 0.184 / 0.238 but slower on 512x32000 and
+// 1x16777216. A row has at most kMaxChunks chunks, so the per-chunk states live on the stack.
 constexpr std::int64_t kMaxChunks = 512;  // 20 KiB of chunk states on the stack
 template <typename T>
 std::int64_t ChunkLength(std::int64_t length) {
