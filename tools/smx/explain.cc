@@ -34,50 +34,50 @@ int DisplayWidth(std::string_view text) {
   return width;
 }
 
-// Prints `items` after `prefix`, wrapped to kWidth; continuation lines line up under the first
-// item.
-void PrintItems(std::FILE* out, const std::string& prefix, const std::vector<std::string>& items,
-                bool bracketed) {
-  std::string line = prefix + (bracketed ? "[" : "");
-  int indent = DisplayWidth(line);
-  if (indent > kWidth / 2) indent = kStepIndent + 2;
-  bool line_has_item = false;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    const bool last = i + 1 == items.size();
-    const std::string piece = items[i] + (last ? (bracketed ? "]" : "") : ",");
-    if (line_has_item && DisplayWidth(line) + 1 + DisplayWidth(piece) > kWidth) {
+// Prints `line` followed by `pieces` separated by spaces, starting a new line (indented by
+// `indent` columns) whenever the next piece would pass kWidth.
+void PrintFilled(std::FILE* out, std::string line, int indent,
+                 const std::vector<std::string>& pieces) {
+  bool line_has_piece = false;
+  for (const std::string& piece : pieces) {
+    if (line_has_piece && DisplayWidth(line) + 1 + DisplayWidth(piece) > kWidth) {
       std::fprintf(out, "%s\n", line.c_str());
       line.assign(indent, ' ');
-      line_has_item = false;
+      line_has_piece = false;
     }
-    if (line_has_item) line += ' ';
+    if (line_has_piece) line += ' ';
     line += piece;
-    line_has_item = true;
+    line_has_piece = true;
   }
   std::fprintf(out, "%s\n", line.c_str());
 }
 
+// Prints `items` after `prefix`, wrapped to kWidth; continuation lines line up under the first
+// item.
+void PrintItems(std::FILE* out, const std::string& prefix, const std::vector<std::string>& items,
+                bool bracketed) {
+  const std::string line = prefix + (bracketed ? "[" : "");
+  int indent = DisplayWidth(line);
+  if (indent > kWidth / 2) indent = kStepIndent + 2;
+  std::vector<std::string> pieces;
+  pieces.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const bool last = i + 1 == items.size();
+    pieces.push_back(items[i] + (last ? (bracketed ? "]" : "") : ","));
+  }
+  PrintFilled(out, line, indent, pieces);
+}
+
 // Prints `text` word-wrapped to kWidth, the first line after `prefix`, the rest under its text.
 void PrintWrapped(std::FILE* out, const std::string& prefix, std::string_view text) {
-  std::string line = prefix;
-  const int indent = DisplayWidth(prefix);
-  bool line_has_word = false;
+  std::vector<std::string> words;
   for (std::size_t start = 0; start < text.size();) {
     std::size_t end = text.find(' ', start);
     if (end == std::string_view::npos) end = text.size();
-    const std::string_view word = text.substr(start, end - start);
+    if (end > start) words.emplace_back(text.substr(start, end - start));
     start = end + 1;
-    if (word.empty()) continue;
-    if (line_has_word && DisplayWidth(line) + 1 + DisplayWidth(word) > kWidth) {
-      std::fprintf(out, "%s\n", line.c_str());
-      line.assign(indent, ' ');
-      line_has_word = false;
-    }
-    if (line_has_word) line += ' ';
-    line += word;
-    line_has_word = true;
   }
-  std::fprintf(out, "%s\n", line.c_str());
+  PrintFilled(out, prefix, DisplayWidth(prefix), words);
 }
 
 // The row as printed items, its middle elided when long.
