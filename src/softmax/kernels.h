@@ -31,6 +31,17 @@ struct ExpSum {
   double max_count;  // 0 unless split_max
 };
 
+// What an exp-sum pass brings toward the cache while it computes (null: nothing): the input the
+// next pass of the caller will read, and the output it will write. Prefetching the output for
+// write lets its stores hit lines already owned instead of waiting on a read-for-ownership each
+// (measured on [4096, 1000] f32, 2 threads: softmax 0.140 -> 0.120 ns/element, log_softmax
+// 0.174 -> 0.133). A prefetch never faults, so addresses past the caller's arrays are harmless.
+template <typename T>
+struct Lookahead {
+  const T* read = nullptr;
+  const T* write = nullptr;
+};
+
 // The whole op on `rows` contiguous rows of length n (1 <= n <= one chunk), row r at
 // x + r * x_stride and y + r * y_stride (logsumexp writes y[r * y_stride]). Rows whose max is not
 // finite are left alone and passed to `special`, for the driver to finish.
@@ -52,13 +63,15 @@ template <typename T>
 struct RowKernels {
   // max of x[0..n), n >= 1. NaN handling is unspecified (callers detect NaN through the sums).
   T (*max)(const T* x, std::size_t n);
-  // Returns the sums of e_i = exp((x_i - s)/T) for a shift s (the max, or 0: see ChooseShift);
-  // stores e_i into e when e != nullptr (e may be x). `exact_shift`: x_i - s is known to be exact
-  // for every x_i whose exponential matters, so its rounding residual is not computed.
-  // `split_max`: the entries equal to `max` are counted instead of summed. `prefetch` (or null):
-  // n elements to bring toward the cache meanwhile (the next chunk).
-  ExpSum (*exp_sum)(const T* x, T* e, std::size_t n, T max, T s, const Temperature<T>& temp,
-                    bool exact_shift, bool split_max, const T* prefetch);
+  // Returns the sums of e_i = exp((x_i - s)/T) for a shift s (the max, or 0: see ChooseShift).
+  // `exact_shift`: x_i - s is known to be exact for every x_i whose exponential matters, so its
+  // rounding residual is not computed. `split_max` (the log ops): the entries equal to `max` are
+  // counted instead of summed. When `out` != nullptr (it may be x), it receives e_i (softmax) or,
+  // with split_max, a copy of x_i: the log ops' output pass then runs in place on lines that are
+  // already in cache and owned (measured on 16x128256 f32: log_softmax 0.23 -> 0.187 ns/element).
+  // `ahead`: n elements of each to bring toward the cache meanwhile (the next chunk or row).
+  ExpSum (*exp_sum)(const T* x, T* out, std::size_t n, T max, T s, const Temperature<T>& temp,
+                    bool exact_shift, bool split_max, Lookahead<T> ahead);
   // y_i = e_i * factor (y may be e).
   void (*scale)(const T* e, T* y, std::size_t n, T factor);
   // y_i = (x_i - m)/T - (log_hi + log_lo) (y may be x). The division's residual is kept; the

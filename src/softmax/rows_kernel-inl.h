@@ -13,7 +13,6 @@
 #include <cmath>
 #include <cstddef>
 
-#include "hwy/cache_control.h"
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
 #include "softmax/kernels.h"
@@ -71,18 +70,26 @@ void WholeRows(internal::RowOp op, const T* x, std::ptrdiff_t x_stride, T* y,
   using W = internal::Wide<T>;
   // Up to 16 rows per group: the per-row log (a vector exp and log1p in f64 per group) cost 0.37
   // -> 0.30 ns/element at K = 128 going from groups of 4 to 16. A group's rows should stay in L2
-  // between its passes (x and y: 2 * 32 KiB), so long rows take fewer; the streaming path's stack
-  // buffer holds one group (32 KiB).
+  // between its passes (x and y: 2 * 32 KiB), so long rows take fewer.
+  //
   constexpr std::size_t kGroup = 16;
   constexpr std::size_t kGroupElements = 8192 * sizeof(float) / sizeof(T);  // 32 KiB
   const std::size_t group = std::max<std::size_t>(1, std::min(kGroup, kGroupElements / n));
   const bool softmax = op == internal::RowOp::kSoftmax;
-  // Outputs beyond the caches: the exponentials go to a stack buffer and y is written once, with
-  // streaming stores (no read of y's lines from memory first).
-  constexpr std::size_t kStreamBytes = std::size_t{8} << 20;
-  const bool stream = op != internal::RowOp::kLogSumExp && rows * n * sizeof(T) >= kStreamBytes &&
-                      group * n <= kGroupElements;
-  alignas(64) T scratch[kGroupElements];  // touched only when streaming
+  const bool writes_rows = op != internal::RowOp::kLogSumExp;
+  // y is written with ordinary stores into lines prefetched for write ahead. That beat streaming
+  // stores even for outputs beyond the caches (1 / 2 threads, ns/element, softmax and log_softmax
+  // on [4096, 1000]: 0.291 / 0.140 and 0.316 / 0.174 streamed, 0.273 / 0.120 and 0.307 / 0.133
+  // prefetched one group ahead). The distances, ~96 KiB of x and ~64 KiB of y ahead, measured best
+  // on [4096, 1000] (1 thread: softmax 0.27 -> 0.225, log_softmax 0.31 -> 0.26) against 1 to 8
+  // groups; they made no difference at K = 128 or 8192.
+  const std::size_t group_bytes = group * n * sizeof(T);
+  const std::size_t read_ahead = ((std::size_t{96} << 10) + group_bytes - 1) / group_bytes;
+  const std::size_t write_ahead = ((std::size_t{64} << 10) + group_bytes - 1) / group_bytes;
+  // log_softmax rows of 2 KiB or more copy x into y during the exp pass and shift y in place
+  // (1 thread, ns/element: [4096, 1000] 0.251 -> 0.239, [2048, 8192] 0.25 -> 0.237); at K = 128 the
+  // copy cost more than it saved (0.309 -> 0.333), so short rows read x again.
+  const bool copy_x = op == internal::RowOp::kLogSoftmax && n * sizeof(T) >= 2048;
   for (std::size_t r0 = 0; r0 < rows; r0 += group) {
     const std::size_t g = rows - r0 < group ? rows - r0 : group;
     T max[kGroup];
@@ -99,11 +106,17 @@ void WholeRows(internal::RowOp op, const T* x, std::ptrdiff_t x_stride, T* y,
         continue;
       }
       shift[i] = internal::ChooseShift(max[i], temperature);
-      // Prefetches the same row of the next group.
-      const T* next = r0 + i + group < rows ? x + (r0 + i + group) * x_stride : nullptr;
-      T* e = !softmax ? nullptr : stream ? scratch + i * n : y + (r0 + i) * y_stride;
+      // Prefetches the same row of a group further on (see the distances above).
+      internal::Lookahead<T> ahead;
+      if (const std::size_t next = r0 + i + read_ahead * group; next < rows) {
+        ahead.read = x + next * x_stride;
+      }
+      if (const std::size_t next = r0 + i + write_ahead * group; next < rows && writes_rows) {
+        ahead.write = y + next * y_stride;
+      }
+      T* e = softmax || copy_x ? y + (r0 + i) * y_stride : nullptr;
       sums[i] = RowExpSum(x + (r0 + i) * x_stride, e, n, max[i], shift[i].value, temp,
-                          shift[i].exact, !softmax, next);
+                          shift[i].exact, !softmax, ahead);
     }
     W log_sums[kGroup], rests[kGroup];
     if (!softmax) LogsOfSums(sums, max, shift, g, temperature, log_sums, rests);
@@ -111,11 +124,7 @@ void WholeRows(internal::RowOp op, const T* x, std::ptrdiff_t x_stride, T* y,
       if (!finite[i]) continue;
       if (softmax) {
         const W sum = static_cast<W>(sums[i].sum) + static_cast<W>(sums[i].sum_lo);
-        if (stream) {
-          RowScale<true>(scratch + i * n, y + (r0 + i) * y_stride, n, static_cast<T>(1 / sum));
-        } else {
-          RowScale(y + (r0 + i) * y_stride, y + (r0 + i) * y_stride, n, static_cast<T>(1 / sum));
-        }
+        RowScale(y + (r0 + i) * y_stride, y + (r0 + i) * y_stride, n, static_cast<T>(1 / sum));
         continue;
       }
       W log_sum = log_sums[i];
@@ -129,17 +138,12 @@ void WholeRows(internal::RowOp op, const T* x, std::ptrdiff_t x_stride, T* y,
       } else {
         T log_hi, log_lo;
         internal::SplitWide(log_sum, log_hi, log_lo);
-        if (stream) {
-          RowLogShift<true>(x + (r0 + i) * x_stride, y + (r0 + i) * y_stride, n, max[i], temp,
-                            log_hi, log_lo);
-        } else {
-          RowLogShift(x + (r0 + i) * x_stride, y + (r0 + i) * y_stride, n, max[i], temp, log_hi,
-                      log_lo);
-        }
+        T* row_y = y + (r0 + i) * y_stride;
+        RowLogShift(copy_x ? row_y : x + (r0 + i) * x_stride, row_y, n, max[i], temp, log_hi,
+                    log_lo);
       }
     }
   }
-  if (stream) hwy::FlushStream();
 }
 
 }  // namespace smx::HWY_NAMESPACE

@@ -14,7 +14,7 @@ template <typename T>
 internal::RowKernels<T> MakeRowKernels() {
   return {&RowMax<T>,
           &RowExpSum<T>,
-          &RowScale<false, T>,
+          &RowScale<T>,
           &RowLogShift<false, T>,
           &RowLogShift<true, T>,
           &WholeRows<T>,
