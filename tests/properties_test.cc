@@ -266,6 +266,37 @@ TEST_P(Properties, TemperatureIsTheExactDoubleF32) {
   }
 }
 
+// A finite temperature whose reciprocal does not fit a double (below ~1e-307, above ~1e307) is an
+// ordinary temperature: computed (in long double where that has the range, as on x86) and within
+// the contract. Logits at the temperature's scale make the outputs non-trivial.
+template <typename T>
+void ExtremeTemperatures(const std::string& tag) {
+  constexpr bool kHasRange = std::numeric_limits<long double>::max_exponent > 2048;
+  std::mt19937_64 rng(31);
+  for (double t : {1e-310, 4.9e-324, 1e308, 1.7976931348623157e308}) {
+    for (std::size_t k : {1, 2, 7, 100}) {
+      // f64: logits at T's scale (z/T of order 1); f32 cannot hold them, so ordinary logits
+      // (hardmax-like at a tiny T, uniform-like at a huge one).
+      const double scale = std::is_same_v<T, double> ? t : 1.0;
+      std::vector<T> z = RandomNormal<T>(rng, 3 * k, 0.0, 1.0);
+      for (auto& v : z) v = static_cast<T>(static_cast<double>(v) * scale);
+      for (Op op : {Op::kSoftmax, Op::kLogSoftmax}) {
+        std::vector<T> y(z.size());
+        const smx::Status s = RunRows(op, z.data(), y.data(), 3, k, t);
+        const std::string label = Label(op, Elem<T>::kName, k, 3, t, tag);
+        if (!kHasRange) {
+          EXPECT_EQ(s.code(), smx::StatusCode::kInvalidArgument) << label;
+          continue;
+        }
+        ASSERT_TRUE(s.ok()) << label << ": " << s.message();
+        EXPECT_TRUE(MatchesReference(label, y, ReferenceRows(op, Widen(z), 3, k, t)));
+      }
+    }
+  }
+}
+TEST_P(Properties, ExtremeTemperaturesF32) { ExtremeTemperatures<float>(tag()); }
+TEST_P(Properties, ExtremeTemperaturesF64) { ExtremeTemperatures<double>(tag()); }
+
 SMX_INSTANTIATE_TARGETS(Properties);
 
 }  // namespace

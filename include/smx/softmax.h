@@ -14,10 +14,12 @@
 // Temperature: T > 0 finite is the usual case; T = +inf gives the uniform limit (1/K, or
 // 1/(number of finite entries) on a row with -inf entries); T = 0 gives the hardmax limit (1/c on
 // each of the c entries equal to the row max, 0 elsewhere; log_softmax: -log c there, -inf
-// elsewhere). A negative or NaN temperature is an error, and so is a finite T whose reciprocal
-// would overflow or underflow a double (outside about [1e-307, 1e307]). The temperature divides
-// the logits before the exponential, never after; f32 data is divided by the caller's double T,
-// not by T rounded to f32.
+// elsewhere). A negative or NaN temperature is an error. Any finite T > 0 is valid, down to the
+// smallest subnormal double: a T whose reciprocal would overflow or underflow a double (outside
+// about [1e-307, 1e307]) is computed by a slower scalar path in long double (on platforms whose
+// long double has no wider range than double, such a T is an error instead). The temperature
+// divides the logits before the exponential, never after; f32 data is divided by the caller's
+// double T, not by T rounded to f32.
 //
 // The numerical contract, per row (rows never affect each other):
 //   - a NaN anywhere in the row: every output of the row is NaN (logsumexp NaN);

@@ -310,6 +310,9 @@ class RowJob {
         rows_(rows),
         length_(rows.length),
         limit_(temperature == 0 || std::isinf(temperature)),
+        // A finite T > 0 that no compute type can divide by: scalar long double rows.
+        extreme_(!limit_ && !TemperatureFits<double>(temperature) &&
+                 !(!std::is_same_v<S, double> && TemperatureFits<float>(temperature))),
         // f16/bf16 compute in f32; any type falls back to f64 when T does not fit f32.
         compute_f32_(!std::is_same_v<S, double> && TemperatureFits<float>(temperature)),
         // f32 and f64 data computed in their own type (not f16/bf16, not an f32 T that needs f64).
@@ -327,14 +330,16 @@ class RowJob {
         table_(Kernels()) {}  // the one dynamic dispatch of this call
 
   Status Run() const {
-    if (!limit_ && !compute_f32_ && !TemperatureFits<double>(temperature_)) {
+    if (extreme_ && !kExtremeTemperatureRows) {
       return Status::InvalidArgument(
           "temperature " + std::to_string(temperature_) +
-          " is outside the range smx can divide by (about 1e-307 to 1e307); use 0 for the argmax "
-          "limit or inf for the uniform one");
+          " is outside the range smx can divide by on this platform (about 1e-307 to 1e307); use "
+          "0 for the argmax limit or inf for the uniform one");
     }
     if constexpr (kNative) {
-      if (!limit_ && length_ > 0 && (TryWholeRows() || TryColumns())) return Status::Ok();
+      if (!limit_ && !extreme_ && length_ > 0 && (TryWholeRows() || TryColumns())) {
+        return Status::Ok();
+      }
     }
     ParallelFor(rows_.num_rows, threads_in_row_ > 1 ? 1 : threads_,
                 [this](std::int64_t begin, std::int64_t end) { EachRow(begin, end); });
@@ -396,6 +401,8 @@ class RowJob {
         if (op_ == RowOp::kLogSumExp) *row.lse = FromDouble<S>(-HUGE_VAL);
       } else if (limit_) {
         WriteLimitRow(op_, temperature_ == 0, row);
+      } else if (extreme_) {
+        WriteExtremeTemperatureRow(op_, temperature_, row);
       } else if (contiguous_rows_) {
         if constexpr (kNative) {
           ContiguousRows<Native>(KernelsFor<Native>(table_), op_, temperature_)
@@ -428,6 +435,7 @@ class RowJob {
   const RowSet& rows_;
   std::int64_t length_;
   bool limit_;
+  bool extreme_;
   bool compute_f32_;
   bool native_;
   bool contiguous_rows_;

@@ -10,6 +10,7 @@
 
 #include "smx/tensor.h"
 #include "softmax/row_driver.h"
+#include "softmax/row_math.h"
 
 namespace smx::internal {
 
@@ -111,6 +112,45 @@ void WriteLimitRow(RowOp op, bool zero_temperature, const RowRef<S>& row) {
     } else {
       row.Out(i, on ? log_p : -std::numeric_limits<double>::infinity());
     }
+  }
+}
+
+// Whether WriteExtremeTemperatureRow can work here: long double must reach beyond double's
+// exponent range, so that z/T stays finite for every finite double z and T (x87 extended on x86).
+inline constexpr bool kExtremeTemperatureRows =
+    std::numeric_limits<long double>::max_exponent > 2 * std::numeric_limits<double>::max_exponent;
+
+// A finite T > 0 whose reciprocal does not fit a double (below about 1e-307 or above 1e307):
+// the row in long double, scalar. z/T is exact to 2^-64, so the exponent's rounding amplified by
+// |z/T - m| (at most ~11400 before exp underflows) stays below 2^-50 relative; sums and logs as in
+// the kernels (the max entries counted apart, log1p of the rest). Rare by construction.
+template <typename S>
+void WriteExtremeTemperatureRow(RowOp op, double temperature, const RowRef<S>& row) {
+  using L = long double;
+  if (WriteNonFiniteRow(op, row)) return;
+  const L t = temperature;
+  L m = -std::numeric_limits<L>::infinity();
+  for (std::int64_t i = 0; i < row.length; ++i) m = std::max(m, static_cast<L>(row.In(i)) / t);
+  L count = 0, rest = 0;
+  for (std::int64_t i = 0; i < row.length; ++i) {
+    const L v = static_cast<L>(row.In(i)) / t;
+    if (v == m) {
+      count += 1;
+    } else {
+      rest += std::exp(v - m);
+    }
+  }
+  const L log_sum = LogOfSplitSum(count, rest);
+  if (op == RowOp::kLogSumExp) {
+    // logsumexp has no temperature (the driver passes 1), so this is not reached; kept total.
+    *row.lse = FromDouble<S>(static_cast<double>(m * t + log_sum * t));
+    return;
+  }
+  const L total = count + rest;
+  for (std::int64_t i = 0; i < row.length; ++i) {
+    const L shifted = static_cast<L>(row.In(i)) / t - m;
+    row.Out(i, static_cast<double>(op == RowOp::kSoftmax ? std::exp(shifted) / total
+                                                         : shifted - log_sum));
   }
 }
 
