@@ -26,7 +26,7 @@
 #include <utility>
 #include <vector>
 
-#include "smx/smx.h"
+#include "smx/smx.hpp"
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "reference.h"
-#include "smx/smx.h"
+#include "smx/smx.hpp"
 #include "target_sweep.h"
 #include "test_util.h"
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "reference.h"
-#include "smx/smx.h"
+#include "smx/smx.hpp"
 
 namespace smx_test {
 

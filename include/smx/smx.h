@@ -1,10 +1,122 @@
-// The whole public API of smx.
+/* The C API of smx: softmax, log_softmax and logsumexp for C and for any language with a C FFI.
+ *
+ * A plain C header (C99 or later, and C++). The C++ API is smx/smx.hpp; both call the same code
+ * and give bitwise identical results. The numerical contract (temperature limits, NaN, +-inf,
+ * fully masked rows, empty rows, accuracy) is the one of smx/softmax.h and is not repeated here.
+ *
+ *   float x[6] = {2, 1, 0.5f, 0, 0, 0}, y[6];
+ *   if (smx_softmax_f32(x, y, 2, 3, 1.0) != SMX_OK) {
+ *     fprintf(stderr, "%s\n", smx_last_error_message());
+ *   }
+ *   // y = {0.6285, 0.2312, 0.1402, 1/3, 1/3, 1/3}
+ *
+ * Conventions, for every function here and for the ones later families add:
+ *   - every operation returns an smx_status; SMX_OK is 0, anything else is an error, and
+ *     smx_last_error_message() then names the bad value;
+ *   - no C++ exception, abort or crash crosses this API on bad arguments: NULL pointers, bad
+ *     dtypes, ranks, shapes, strides and axes are reported as SMX_INVALID_ARGUMENT;
+ *   - the caller owns every buffer; smx keeps no pointer after a call returns;
+ *   - functions may be called from any thread at once; the error message is per thread.
+ */
 #ifndef SMX_SMX_H_
 #define SMX_SMX_H_
 
-#include "smx/runtime.h"
-#include "smx/softmax.h"
-#include "smx/status.h"
-#include "smx/tensor.h"
+#include <stddef.h>
+#include <stdint.h>
 
-#endif  // SMX_SMX_H_
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Status ---------------------------------------------------------------------------------- */
+
+/* One code per smx::StatusCode (smx/status.h), with the same values. */
+typedef enum smx_status {
+  SMX_OK = 0,
+  SMX_INVALID_ARGUMENT = 1, /* a bad value, pointer, shape, axis, stride or dtype */
+  SMX_INTERNAL = 2          /* a broken invariant or an exception inside smx (please report it) */
+} smx_status;
+
+/* A short constant name of a status: "OK", "INVALID_ARGUMENT", "INTERNAL" ("UNKNOWN" for any
+ * other value). Never NULL. */
+const char* smx_status_string(smx_status status);
+
+/* The message of the last call on this thread that failed, naming the bad value, such as
+ * "softmax: temperature must be >= 0 (0 is the argmax limit, inf the uniform one), got -1.000000".
+ * "" when no call on this thread has failed. Successful calls leave it unchanged (as errno). The
+ * pointer stays valid until the next failing smx call on this thread. Never NULL. */
+const char* smx_last_error_message(void);
+
+/* ---- Tensors --------------------------------------------------------------------------------- */
+
+/* Element types. f16 is IEEE binary16 and bf16 is bfloat16, both passed as their 16 bits
+ * (uint16_t storage) and computed in f32. */
+typedef enum smx_dtype { SMX_F32 = 0, SMX_F64 = 1, SMX_F16 = 2, SMX_BF16 = 3 } smx_dtype;
+
+/* The largest rank a tensor may have. */
+#define SMX_MAX_RANK 8
+
+/* A view of a caller's buffer: smx never owns, allocates or frees it.
+ *   data:    the first element (element [0, ..., 0]); may be NULL only when the tensor has no
+ *            elements. An input's data is only read (cast a const pointer to void*).
+ *   dtype:   an smx_dtype value (an int32_t so that the layout is the same in every language).
+ *   rank:    0 to SMX_MAX_RANK; rank 0 is a scalar (one element).
+ *   shape:   rank sizes, each >= 0; may be NULL when rank is 0.
+ *   strides: rank strides in elements (not bytes), any sign; NULL means C-contiguous (row-major).
+ * The field order and types are fixed; later versions only add functions, not fields. */
+typedef struct smx_tensor {
+  void* data;
+  int32_t dtype;
+  int32_t rank;
+  const int64_t* shape;
+  const int64_t* strides;
+} smx_tensor;
+
+/* ---- softmax, log_softmax, logsumexp (smx/softmax.h) ----------------------------------------- */
+
+/* y = softmax(x / temperature) along `axis` (negative counts from the end: -1 is the last).
+ * x and y have the same dtype and shape, any strides; y may be x (in place, same layout).
+ * temperature >= 0: 0 is the hardmax limit, INFINITY the uniform one, 1 the plain softmax; a
+ * negative or NaN temperature is SMX_INVALID_ARGUMENT. */
+smx_status smx_softmax(const smx_tensor* x, const smx_tensor* y, int32_t axis, double temperature);
+
+/* y = log_softmax(x / temperature) along `axis`; arguments as smx_softmax. */
+smx_status smx_log_softmax(const smx_tensor* x, const smx_tensor* y, int32_t axis,
+                           double temperature);
+
+/* out = logsumexp(x) along `axis` (no temperature). out has x's dtype and either x's shape without
+ * the axis or x's shape with the axis of size 1 (keepdim); any other shape is
+ * SMX_INVALID_ARGUMENT. An empty axis gives -inf. */
+smx_status smx_logsumexp(const smx_tensor* x, const smx_tensor* out, int32_t axis);
+
+/* Contiguous row-major [rows, cols] blocks, reduced along the rows (the last axis): y has
+ * rows * cols elements, the logsumexp `out` has `rows`. x and y may be the same buffer. */
+smx_status smx_softmax_f32(const float* x, float* y, size_t rows, size_t cols, double temperature);
+smx_status smx_softmax_f64(const double* x, double* y, size_t rows, size_t cols,
+                           double temperature);
+smx_status smx_log_softmax_f32(const float* x, float* y, size_t rows, size_t cols,
+                               double temperature);
+smx_status smx_log_softmax_f64(const double* x, double* y, size_t rows, size_t cols,
+                               double temperature);
+smx_status smx_logsumexp_f32(const float* x, float* out, size_t rows, size_t cols);
+smx_status smx_logsumexp_f64(const double* x, double* out, size_t rows, size_t cols);
+
+/* ---- Threads and build information (smx/runtime.h) ------------------------------------------- */
+
+/* The number of threads smx ops may use; 0 or less restores the default (the SMX_NUM_THREADS
+ * environment variable when it holds a positive integer, else every core). Results are bitwise
+ * identical for any thread count. Always SMX_OK. */
+smx_status smx_set_num_threads(int32_t num_threads);
+int32_t smx_get_num_threads(void);
+
+/* The library version, such as "0.1.0". */
+const char* smx_version(void);
+/* The SIMD target that run-time dispatch chose on this CPU, such as "AVX3" (AVX-512), "AVX2",
+ * "SSE4" or "EMU128". */
+const char* smx_simd_target(void);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* SMX_SMX_H_ */

@@ -9,7 +9,7 @@
 #include "bench_core.h"
 #include "commands.h"
 #include "numbers.h"
-#include "smx/smx.h"
+#include "smx/smx.hpp"
 
 namespace smx_cli {
 namespace {

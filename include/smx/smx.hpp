@@ -1,0 +1,10 @@
+// The whole C++ API of smx. (smx/smx.h is the C API.)
+#ifndef SMX_SMX_HPP_
+#define SMX_SMX_HPP_
+
+#include "smx/runtime.h"
+#include "smx/softmax.h"
+#include "smx/status.h"
+#include "smx/tensor.h"
+
+#endif  // SMX_SMX_HPP_

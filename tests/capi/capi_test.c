@@ -1,0 +1,304 @@
+/* The C API (smx/smx.h), compiled as C: known values of every operation, the descriptor paths
+ * (any axis, strides, keepdim, f16/bf16), the temperature limits, and every error path, which must
+ * return its status with a message naming the bad value. Prints each failure; exits 1 if any. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "smx/smx.h"
+
+static int g_failures = 0;
+static int g_checks = 0;
+
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    ++g_checks;                                                                \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+      ++g_failures;                                                            \
+    }                                                                          \
+  } while (0)
+
+/* |got - want| <= rel * |want| (rel = 0: exact, and inf == inf). */
+#define CHECK_NEAR(got, want, rel)                                                           \
+  do {                                                                                       \
+    const double got_ = (got), want_ = (want);                                               \
+    ++g_checks;                                                                              \
+    if (!(got_ == want_ || fabs(got_ - want_) <= (rel)*fabs(want_))) {                       \
+      fprintf(stderr, "%s:%d: %s = %.17g, expected %.17g\n", __FILE__, __LINE__, #got, got_, \
+              want_);                                                                        \
+      ++g_failures;                                                                          \
+    }                                                                                        \
+  } while (0)
+
+/* The call returned `code` and the message contains `needle`. */
+#define CHECK_ERROR(call, code, needle)                                                         \
+  do {                                                                                          \
+    const smx_status s_ = (call);                                                               \
+    const char* m_ = smx_last_error_message();                                                  \
+    ++g_checks;                                                                                 \
+    if (s_ != (code) || m_ == NULL || m_[0] == '\0' || strstr(m_, (needle)) == NULL) {          \
+      fprintf(stderr, "%s:%d: %s returned %s with message \"%s\"; expected %s naming \"%s\"\n", \
+              __FILE__, __LINE__, #call, smx_status_string(s_), m_ ? m_ : "(null)",             \
+              smx_status_string(code), (needle));                                               \
+      ++g_failures;                                                                             \
+    }                                                                                           \
+  } while (0)
+
+/* Reference logsumexp of z / t in double: n values, `stride` apart. */
+static double RefLse(const double* z, int n, int stride, double t) {
+  double m = -INFINITY, sum = 0;
+  for (int i = 0; i < n; ++i) m = fmax(m, z[i * stride] / t);
+  for (int i = 0; i < n; ++i) sum += exp(z[i * stride] / t - m);
+  return m + log(sum);
+}
+
+static const double kF32 = 1e-6;  /* about 8 ULP of f32 */
+static const double kF64 = 1e-14; /* about 45 ULP of f64: the reference is plain libm */
+
+static void TestBlocksF32(void) {
+  const float x[6] = {2.0f, 1.0f, 0.5f, -1.0f, 0.0f, 1.0f};
+  const double xd[6] = {2, 1, 0.5, -1, 0, 1};
+  float y[6], lse[2];
+  CHECK(smx_softmax_f32(x, y, 2, 3, 1.0) == SMX_OK);
+  CHECK_NEAR(y[0], 0.6285317192117624, kF32);
+  CHECK_NEAR(y[1], 0.23122389762214907, kF32);
+  CHECK_NEAR(y[2], 0.14024438316608848, kF32);
+  CHECK_NEAR(y[3], 0.09003057317038046, kF32);
+  CHECK_NEAR(y[4], 0.24472847105479767, kF32);
+  CHECK_NEAR(y[5], 0.6652409557748219, kF32);
+
+  CHECK(smx_log_softmax_f32(x, y, 2, 3, 1.0) == SMX_OK);
+  for (int r = 0; r < 2; ++r) {
+    const double l = RefLse(xd + 3 * r, 3, 1, 1.0);
+    for (int c = 0; c < 3; ++c) CHECK_NEAR(y[3 * r + c], xd[3 * r + c] - l, kF32);
+  }
+  CHECK(smx_logsumexp_f32(x, lse, 2, 3) == SMX_OK);
+  CHECK_NEAR(lse[0], RefLse(xd, 3, 1, 1.0), kF32);
+  CHECK_NEAR(lse[1], RefLse(xd + 3, 3, 1, 1.0), kF32);
+
+  /* Temperature 0.5 divides the logits: softmax(2z). */
+  CHECK(smx_softmax_f32(x, y, 1, 3, 0.5) == SMX_OK);
+  CHECK_NEAR(y[0], exp(4 - RefLse(xd, 3, 1, 0.5)), kF32);
+  CHECK_NEAR(y[2], exp(1 - RefLse(xd, 3, 1, 0.5)), kF32);
+
+  /* In place. */
+  float z[3] = {2.0f, 1.0f, 0.5f};
+  CHECK(smx_softmax_f32(z, z, 1, 3, 1.0) == SMX_OK);
+  CHECK_NEAR(z[0], 0.6285317192117624, kF32);
+
+  /* No rows, or empty rows: nothing written; logsumexp of an empty row is -inf. */
+  float empty_lse[2] = {0, 0};
+  CHECK(smx_softmax_f32(NULL, NULL, 0, 3, 1.0) == SMX_OK);
+  CHECK(smx_logsumexp_f32(NULL, empty_lse, 2, 0) == SMX_OK);
+  CHECK(empty_lse[0] == -INFINITY && empty_lse[1] == -INFINITY);
+}
+
+static void TestBlocksF64(void) {
+  const double x[4] = {1000.0, 1000.0 + log(3.0), -3.5, 0.25};
+  const double d = x[1] - x[0]; /* exact (Sterbenz), about log(3) */
+  double y[4], lse[2];
+  CHECK(smx_softmax_f64(x, y, 2, 2, 1.0) == SMX_OK);
+  CHECK_NEAR(y[0], 1 / (1 + exp(d)), kF64);
+  CHECK_NEAR(y[1], 1 / (1 + exp(-d)), kF64);
+  CHECK_NEAR(y[2], 1 / (1 + exp(3.75)), kF64);
+  CHECK_NEAR(y[3], 1 / (1 + exp(-3.75)), kF64);
+  CHECK(smx_log_softmax_f64(x, y, 2, 2, 1.0) == SMX_OK);
+  CHECK_NEAR(y[0], -log1p(exp(d)), kF64);
+  CHECK_NEAR(y[1], -log1p(exp(-d)), kF64);
+  CHECK_NEAR(y[3], 0.25 - RefLse(x + 2, 2, 1, 1.0), kF64);
+  CHECK(smx_logsumexp_f64(x, lse, 2, 2) == SMX_OK);
+  CHECK_NEAR(lse[0], x[0] + log1p(exp(d)), kF64);
+  CHECK_NEAR(lse[1], RefLse(x + 2, 2, 1, 1.0), kF64);
+}
+
+static void TestTemperatureLimits(void) {
+  const float x[3] = {3.0f, 3.0f, 1.0f};
+  float y[3];
+  CHECK(smx_softmax_f32(x, y, 1, 3, 0.0) == SMX_OK); /* hardmax, ties share */
+  CHECK(y[0] == 0.5f && y[1] == 0.5f && y[2] == 0.0f);
+  CHECK(smx_log_softmax_f32(x, y, 1, 3, 0.0) == SMX_OK);
+  CHECK_NEAR(y[0], -log(2.0), kF32);
+  CHECK_NEAR(y[1], -log(2.0), kF32);
+  CHECK(y[2] == -INFINITY);
+  CHECK(smx_softmax_f32(x, y, 1, 3, INFINITY) == SMX_OK); /* uniform */
+  for (int i = 0; i < 3; ++i) CHECK_NEAR(y[i], 1.0 / 3, kF32);
+  double yd[3];
+  const double xd[3] = {3, 3, 1};
+  CHECK(smx_log_softmax_f64(xd, yd, 1, 3, INFINITY) == SMX_OK);
+  for (int i = 0; i < 3; ++i) CHECK_NEAR(yd[i], -log(3.0), kF64);
+}
+
+/* The descriptor API: a middle axis, negative axes, strides, keepdim, 16-bit types. */
+static void TestDescriptors(void) {
+  /* [2, 3, 2] f64 over axis 1 (and -2: the same axis). */
+  double x[12], y[12], y2[12];
+  for (int i = 0; i < 12; ++i) x[i] = 0.5 * (i % 5) - 1;
+  const int64_t shape[3] = {2, 3, 2};
+  smx_tensor tx = {x, SMX_F64, 3, shape, NULL};
+  smx_tensor ty = {y, SMX_F64, 3, shape, NULL};
+  smx_tensor ty2 = {y2, SMX_F64, 3, shape, NULL};
+  CHECK(smx_softmax(&tx, &ty, 1, 1.0) == SMX_OK);
+  CHECK(smx_softmax(&tx, &ty2, -2, 1.0) == SMX_OK);
+  for (int i = 0; i < 2; ++i) {
+    for (int k = 0; k < 2; ++k) {
+      const double l = RefLse(x + 6 * i + k, 3, 2, 1.0);
+      for (int j = 0; j < 3; ++j) {
+        const int at = 6 * i + 2 * j + k;
+        CHECK_NEAR(y[at], exp(x[at] - l), kF64);
+        CHECK(y2[at] == y[at]);
+      }
+    }
+  }
+  CHECK(smx_log_softmax(&tx, &ty, 1, 2.0) == SMX_OK);
+  for (int j = 0; j < 3; ++j)
+    CHECK_NEAR(y[2 * j + 1], x[2 * j + 1] / 2 - RefLse(x + 1, 3, 2, 2.0), kF64);
+
+  /* logsumexp over axis 1: out [2, 2] (axis dropped) or [2, 1, 2] (keepdim), same values. */
+  double lse[4], lse_keep[4];
+  const int64_t dropped[2] = {2, 2};
+  const int64_t kept[3] = {2, 1, 2};
+  smx_tensor t_lse = {lse, SMX_F64, 2, dropped, NULL};
+  smx_tensor t_keep = {lse_keep, SMX_F64, 3, kept, NULL};
+  CHECK(smx_logsumexp(&tx, &t_lse, 1) == SMX_OK);
+  CHECK(smx_logsumexp(&tx, &t_keep, 1) == SMX_OK);
+  for (int i = 0; i < 2; ++i) {
+    for (int k = 0; k < 2; ++k) {
+      CHECK_NEAR(lse[2 * i + k], RefLse(x + 6 * i + k, 3, 2, 1.0), kF64);
+      CHECK(lse_keep[2 * i + k] == lse[2 * i + k]);
+    }
+  }
+
+  /* A strided f32 view: the transpose of a row-major [4, 3] buffer, viewed as [3, 4] with strides
+   * {1, 3}; softmax along its last axis (a column of the buffer), into a contiguous output. */
+  float buf[12], out[12];
+  for (int i = 0; i < 12; ++i) buf[i] = (float)(i * i % 7) - 2.5f;
+  const int64_t tshape[2] = {3, 4};
+  const int64_t tstrides[2] = {1, 3};
+  smx_tensor tb = {buf, SMX_F32, 2, tshape, tstrides};
+  smx_tensor to = {out, SMX_F32, 2, tshape, NULL};
+  CHECK(smx_softmax(&tb, &to, -1, 1.0) == SMX_OK);
+  for (int r = 0; r < 3; ++r) {
+    double col[4];
+    for (int c = 0; c < 4; ++c) col[c] = buf[r + 3 * c];
+    const double l = RefLse(col, 4, 1, 1.0);
+    for (int c = 0; c < 4; ++c) CHECK_NEAR(out[4 * r + c], exp(col[c] - l), kF32);
+  }
+  /* A strided output: write the softmax back into the transposed view. */
+  float back[12];
+  smx_tensor tback = {back, SMX_F32, 2, tshape, tstrides};
+  CHECK(smx_softmax(&tb, &tback, 1, 1.0) == SMX_OK);
+  for (int r = 0; r < 3; ++r) {
+    for (int c = 0; c < 4; ++c) CHECK(back[r + 3 * c] == out[4 * r + c]);
+  }
+
+  /* Rank 0 (a scalar, shape NULL): softmax 1, logsumexp the value. */
+  double s = 42, sy = 0;
+  smx_tensor ts = {&s, SMX_F64, 0, NULL, NULL};
+  smx_tensor tsy = {&sy, SMX_F64, 0, NULL, NULL};
+  const int64_t one[1] = {1};
+  smx_tensor tv = {&s, SMX_F64, 1, one, NULL};
+  CHECK(smx_logsumexp(&tv, &tsy, 0) == SMX_OK);
+  CHECK(sy == 42);
+  CHECK_ERROR(smx_softmax(&ts, &tsy, 0, 1.0), SMX_INVALID_ARGUMENT, "rank 0");
+
+  /* bf16 and f16 bits: softmax of {0, 0} is {0.5, 0.5}. */
+  uint16_t h[2] = {0, 0}, hy[2] = {0, 0};
+  const int64_t two[1] = {2};
+  smx_tensor th = {h, SMX_BF16, 1, two, NULL};
+  smx_tensor thy = {hy, SMX_BF16, 1, two, NULL};
+  CHECK(smx_softmax(&th, &thy, 0, 1.0) == SMX_OK);
+  CHECK(hy[0] == 0x3F00 && hy[1] == 0x3F00); /* bf16 0.5 */
+  th.dtype = SMX_F16;
+  thy.dtype = SMX_F16;
+  CHECK(smx_softmax(&th, &thy, 0, 1.0) == SMX_OK);
+  CHECK(hy[0] == 0x3800 && hy[1] == 0x3800); /* f16 0.5 */
+}
+
+static void TestErrors(void) {
+  float x[6] = {1, 2, 3, 4, 5, 6}, y[6];
+  double xd[6] = {1, 2, 3, 4, 5, 6}, yd[6];
+  const int64_t shape[2] = {2, 3};
+  const int64_t other[2] = {3, 2};
+  const int64_t nine[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+  smx_tensor tx = {x, SMX_F32, 2, shape, NULL};
+  smx_tensor ty = {y, SMX_F32, 2, shape, NULL};
+
+  /* NULL descriptors and data. */
+  CHECK_ERROR(smx_softmax(NULL, &ty, -1, 1.0), SMX_INVALID_ARGUMENT, "x is NULL");
+  CHECK_ERROR(smx_log_softmax(&tx, NULL, -1, 1.0), SMX_INVALID_ARGUMENT, "y is NULL");
+  CHECK_ERROR(smx_logsumexp(&tx, NULL, -1), SMX_INVALID_ARGUMENT, "out is NULL");
+  smx_tensor null_data = {NULL, SMX_F32, 2, shape, NULL};
+  CHECK_ERROR(smx_softmax(&null_data, &ty, -1, 1.0), SMX_INVALID_ARGUMENT, "null but has 6");
+  CHECK_ERROR(smx_softmax(&tx, &null_data, -1, 1.0), SMX_INVALID_ARGUMENT, "null but has 6");
+  CHECK_ERROR(smx_softmax_f32(NULL, y, 2, 3, 1.0), SMX_INVALID_ARGUMENT, "null but has 6");
+  CHECK_ERROR(smx_logsumexp_f64(NULL, NULL, 1, 1), SMX_INVALID_ARGUMENT, "null");
+  smx_tensor null_shape = {x, SMX_F32, 2, NULL, NULL};
+  CHECK_ERROR(smx_softmax(&null_shape, &ty, -1, 1.0), SMX_INVALID_ARGUMENT, "NULL shape");
+
+  /* dtype, rank, shape, axis, temperature. */
+  smx_tensor bad_dtype = {x, 7, 2, shape, NULL};
+  CHECK_ERROR(smx_softmax(&bad_dtype, &ty, -1, 1.0), SMX_INVALID_ARGUMENT, "dtype 7");
+  bad_dtype.dtype = -1;
+  CHECK_ERROR(smx_logsumexp(&tx, &bad_dtype, -1), SMX_INVALID_ARGUMENT, "dtype -1");
+  smx_tensor f64 = {y, SMX_F64, 2, shape, NULL};
+  CHECK_ERROR(smx_softmax(&tx, &f64, -1, 1.0), SMX_INVALID_ARGUMENT, "output is f64");
+  smx_tensor rank9 = {x, SMX_F32, 9, nine, NULL};
+  CHECK_ERROR(smx_softmax(&rank9, &rank9, -1, 1.0), SMX_INVALID_ARGUMENT, "rank 9");
+  rank9.rank = -2;
+  CHECK_ERROR(smx_softmax(&rank9, &ty, -1, 1.0), SMX_INVALID_ARGUMENT, "rank -2");
+  const int64_t negative[2] = {2, -3};
+  smx_tensor neg = {x, SMX_F32, 2, negative, NULL};
+  CHECK_ERROR(smx_softmax(&neg, &neg, -1, 1.0), SMX_INVALID_ARGUMENT, "-3");
+  smx_tensor mismatch = {y, SMX_F32, 2, other, NULL};
+  CHECK_ERROR(smx_softmax(&tx, &mismatch, -1, 1.0), SMX_INVALID_ARGUMENT, "[3, 2]");
+  CHECK_ERROR(smx_logsumexp(&tx, &mismatch, -1), SMX_INVALID_ARGUMENT, "[3, 2]");
+  CHECK_ERROR(smx_softmax(&tx, &ty, 2, 1.0), SMX_INVALID_ARGUMENT, "axis 2");
+  CHECK_ERROR(smx_log_softmax(&tx, &ty, -3, 1.0), SMX_INVALID_ARGUMENT, "axis -3");
+  CHECK_ERROR(smx_logsumexp(&tx, &ty, 5), SMX_INVALID_ARGUMENT, "axis 5");
+  CHECK_ERROR(smx_softmax(&tx, &ty, -1, -1.0), SMX_INVALID_ARGUMENT, "-1");
+  CHECK_ERROR(smx_log_softmax(&tx, &ty, -1, NAN), SMX_INVALID_ARGUMENT, "nan");
+  CHECK_ERROR(smx_softmax_f32(x, y, 2, 3, -0.5), SMX_INVALID_ARGUMENT, "-0.5");
+  CHECK_ERROR(smx_log_softmax_f64(xd, yd, 1, 3, -2.0), SMX_INVALID_ARGUMENT, "-2");
+  CHECK_ERROR(smx_softmax_f32(x, y, SIZE_MAX, 2, 1.0), SMX_INVALID_ARGUMENT, "int64_t");
+  CHECK_ERROR(smx_softmax_f64(xd, yd, (size_t)1 << 40, (size_t)1 << 40, 1.0), SMX_INVALID_ARGUMENT,
+              "int64_t");
+
+  /* The message is per call: a later failure replaces it; a success leaves it (as errno). */
+  CHECK_ERROR(smx_softmax(&tx, &ty, 7, 1.0), SMX_INVALID_ARGUMENT, "axis 7");
+  CHECK(smx_softmax(&tx, &ty, -1, 1.0) == SMX_OK);
+  CHECK(strstr(smx_last_error_message(), "axis 7") != NULL);
+  /* A failed call wrote nothing. */
+  float untouched[6] = {9, 9, 9, 9, 9, 9};
+  CHECK(smx_softmax_f32(x, untouched, 2, 3, -1.0) == SMX_INVALID_ARGUMENT);
+  for (int i = 0; i < 6; ++i) CHECK(untouched[i] == 9);
+}
+
+static void TestRuntime(void) {
+  CHECK(strcmp(smx_status_string(SMX_OK), "OK") == 0);
+  CHECK(strcmp(smx_status_string(SMX_INVALID_ARGUMENT), "INVALID_ARGUMENT") == 0);
+  CHECK(strcmp(smx_status_string(SMX_INTERNAL), "INTERNAL") == 0);
+  CHECK(strcmp(smx_status_string((smx_status)42), "UNKNOWN") == 0);
+  CHECK(strcmp(smx_version(), SMX_EXPECTED_VERSION) == 0);
+  CHECK(smx_simd_target() != NULL && smx_simd_target()[0] != '\0');
+  const int32_t threads = smx_get_num_threads();
+  CHECK(threads >= 1);
+  CHECK(smx_set_num_threads(1) == SMX_OK);
+  CHECK(smx_get_num_threads() == 1);
+  CHECK(smx_set_num_threads(0) == SMX_OK);
+  CHECK(smx_get_num_threads() >= 1);
+  CHECK(smx_set_num_threads(threads) == SMX_OK);
+}
+
+int main(void) {
+  TestBlocksF32();
+  TestBlocksF64();
+  TestTemperatureLimits();
+  TestDescriptors();
+  TestErrors();
+  TestRuntime();
+  printf("capi_test (C%ld): %d checks, %d failures\n", (long)__STDC_VERSION__, g_checks,
+         g_failures);
+  return g_failures == 0 ? 0 : 1;
+}
