@@ -5,6 +5,7 @@
 #   smx_ensure_deps                          # apt-get install what is missing (Debian 12)
 #   smx_configure build Release [-DFOO=ON]   # cmake -G Ninja into build/
 #   smx_build build [target...]              # cmake --build with nproc jobs
+#   smx_python_test build/venv-py            # pip install the Python package there, pytest
 
 # The packages smx needs to build, test and benchmark.
 SMX_APT_PACKAGES=(build-essential g++ cmake ninja-build pkg-config libhwy-dev libgtest-dev
@@ -68,6 +69,22 @@ smx_test() {
   local dir=$1
   shift
   ctest --test-dir "$dir" --output-on-failure --no-tests=error -j "$(nproc)" "$@"
+}
+
+# smx_python_test VENV [pytest args...]: the Python package (python/, pyproject.toml) in the venv
+# VENV (created when missing; needs python3-venv and python3-dev): installs numpy, scipy, pytest
+# and the build backend, then the package from this tree without build isolation (so the CMake
+# build in build/python/ is reused), then runs pytest on python/tests.
+smx_python_test() {
+  local venv=$1
+  shift
+  [[ -x $venv/bin/python ]] || python3 -m venv "$venv" || smx_die "python3 -m venv $venv failed"
+  local pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
+  "${pip[@]}" install "numpy>=1.22" "scipy>=1.9" "pytest>=7" "scikit-build-core>=0.10" \
+    "nanobind>=2.0" || smx_die "pip install of the Python test dependencies failed"
+  CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) "${pip[@]}" install --no-build-isolation --no-deps \
+    "$SMX_ROOT" || smx_die "pip install of the smx Python package failed"
+  (cd "$SMX_ROOT" && "$venv/bin/python" -m pytest -q -p no:cacheprovider python/tests "$@")
 }
 
 SMX_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

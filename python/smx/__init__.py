@@ -1,0 +1,108 @@
+"""smx: softmax, log_softmax and logsumexp, exact and at memory speed.
+
+Names and conventions follow ``torch.nn.functional``; inputs are NumPy arrays, PyTorch tensors or
+anything with ``__dlpack__`` (JAX), float32/float64/float16/bfloat16, any rank up to 8, any dim,
+any strides. The result comes back in the caller's framework (NumPy in, NumPy out; torch in, torch
+out), or is written into ``out=``. Kernels run without the GIL and dispatch at run time to the
+best SIMD target of the CPU (``simd_target()``).
+
+Numerical contract (per row; rows never affect each other):
+
+* every element within 4 ULP (f32) / 8 ULP (f64) of the correctly rounded exact result, at every
+  temperature; f16 and bf16 are computed in f32 and rounded once;
+* a row with a NaN gives NaN everywhere (logsumexp NaN); a row with +inf and no NaN gives NaN
+  for softmax and log_softmax and +inf for logsumexp; a fully masked row (all -inf) gives 0
+  (softmax), -inf (log_softmax) and -inf (logsumexp); -inf beside finite values gives 0 / -inf
+  there; an empty row gives logsumexp -inf;
+* temperature T divides the logits: T = 0 is the hardmax limit (1/c on the c entries equal to
+  the max), T = inf the uniform one (1/K); a negative or NaN T is a ValueError.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _array, _smx
+
+__version__: str = _smx.version()
+
+__all__ = [
+    "softmax",
+    "log_softmax",
+    "logsumexp",
+    "set_num_threads",
+    "get_num_threads",
+    "simd_target",
+    "compiled_targets",
+    "__version__",
+]
+
+
+def softmax(x: Any, dim: int = -1, *, temperature: float = 1.0, out: Any = None) -> Any:
+    """softmax(x / temperature) along ``dim``: ``exp(x_i/T - m) / sum_j exp(x_j/T - m)``.
+
+    Within 4 ULP (f32) / 8 ULP (f64) of the exact result. A row with NaN gives NaN, with +inf
+    NaN, all -inf gives 0. ``temperature=0`` is the hardmax (1/c on the c maxima), ``inf`` the
+    uniform 1/K. ``out`` (same shape and dtype, may be ``x`` itself) receives the result.
+    """
+    a = _array.Input(x, "softmax")
+    d = a.dim(dim)
+    t = a.temperature(temperature)
+    y = a.output(a.shape, out)
+    _smx.softmax(a.array, y.array, d, t, a.dtype_override)
+    return y.result
+
+
+def log_softmax(x: Any, dim: int = -1, *, temperature: float = 1.0, out: Any = None) -> Any:
+    """log(softmax(x / temperature)) along ``dim``, computed in log space: ``x_i/T - LSE(x/T)``.
+
+    Within 4 ULP (f32) / 8 ULP (f64) of the exact result. A row with NaN or +inf gives NaN, all
+    -inf gives -inf. ``temperature=0``: -log c on the c maxima and -inf elsewhere; ``inf``:
+    -log K. ``out`` (same shape and dtype, may be ``x`` itself) receives the result.
+    """
+    a = _array.Input(x, "log_softmax")
+    d = a.dim(dim)
+    t = a.temperature(temperature)
+    y = a.output(a.shape, out)
+    _smx.log_softmax(a.array, y.array, d, t, a.dtype_override)
+    return y.result
+
+
+def logsumexp(x: Any, dim: int = -1, *, keepdim: bool = False, out: Any = None) -> Any:
+    """``log(sum(exp(x)))`` along ``dim``, without overflow: ``m + log sum_j exp(x_j - m)``.
+
+    Within 4 ULP (f32) / 8 ULP (f64). A row with NaN gives NaN, with +inf (no NaN) +inf, all
+    -inf or empty -inf. The result drops ``dim`` (``keepdim=True`` keeps it with size 1);
+    ``out`` must have that shape and x's dtype.
+    """
+    a = _array.Input(x, "logsumexp")
+    d = a.dim(dim)
+    y = a.output(a.reduced_shape(d, bool(keepdim)), out)
+    _smx.logsumexp(a.array, y.array, d, a.dtype_override)
+    return y.result
+
+
+def set_num_threads(n: int) -> None:
+    """Sets the number of threads smx kernels may use (0: the default, SMX_NUM_THREADS or every
+    core). Results are bitwise identical for any thread count."""
+    import operator  # noqa: PLC0415
+
+    n = operator.index(n)
+    if n < 0:
+        raise ValueError(f"set_num_threads: n must be >= 0 (0 is the default), got {n}")
+    _smx.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """The number of threads smx kernels may use."""
+    return _smx.get_num_threads()
+
+
+def simd_target() -> str:
+    """The SIMD target run-time dispatch chose on this CPU: "AVX3", "AVX2", "SSE4", ..."""
+    return _smx.simd_target()
+
+
+def compiled_targets() -> list[str]:
+    """Every SIMD target compiled into this build, best first."""
+    return list(_smx.compiled_targets())

@@ -1,0 +1,41 @@
+# Type stubs of the smx package (signatures and contracts; implementations in __init__.py).
+from typing import Any, TypeVar
+
+# NumPy arrays, torch tensors, JAX arrays (anything with __dlpack__), or array-likes.
+_Array = TypeVar("_Array")
+
+__version__: str
+
+def softmax(x: _Array, dim: int = -1, *, temperature: float = 1.0, out: Any = None) -> _Array:
+    """softmax(x / temperature) along ``dim``, in the caller's framework.
+
+    Within 4 ULP (f32) / 8 ULP (f64) of the exact result; f16/bf16 computed in f32, rounded once.
+    A row with NaN or +inf gives NaN; a fully masked row (all -inf) gives 0; -inf entries give 0.
+    temperature=0: hardmax (1/c on the c maxima); temperature=inf: uniform 1/K; negative or NaN:
+    ValueError. ``out``: same shape and dtype (may be ``x`` itself); returned.
+    """
+
+def log_softmax(
+    x: _Array, dim: int = -1, *, temperature: float = 1.0, out: Any = None
+) -> _Array:
+    """log softmax(x / temperature) along ``dim``: x_i/T - logsumexp(x/T), in log space.
+
+    Within 4 ULP (f32) / 8 ULP (f64). A row with NaN or +inf gives NaN; a fully masked row gives
+    -inf. temperature=0: -log c on the c maxima, -inf elsewhere; temperature=inf: -log K.
+    """
+
+def logsumexp(x: _Array, dim: int = -1, *, keepdim: bool = False, out: Any = None) -> _Array:
+    """log(sum(exp(x))) along ``dim`` (dropped unless keepdim), without overflow.
+
+    Within 4 ULP (f32) / 8 ULP (f64). NaN in a row gives NaN; +inf (no NaN) gives +inf; a fully
+    masked or empty row gives -inf.
+    """
+
+def set_num_threads(n: int) -> None:
+    """Threads smx may use; 0 restores the default (SMX_NUM_THREADS or every core)."""
+
+def get_num_threads() -> int: ...
+def simd_target() -> str:
+    """The SIMD target chosen at run time on this CPU, e.g. "AVX3", "AVX2", "SSE4"."""
+
+def compiled_targets() -> list[str]: ...

@@ -1,0 +1,70 @@
+// smx._smx: the compiled half of the Python package. The public API, argument normalisation and
+// framework handling live in python/smx/ (see _array.py); this module takes arrays whose output
+// is already allocated and runs the kernels on them without the GIL.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include "alloc.h"
+#include "array.h"
+#include "smx/runtime.h"
+#include "smx/softmax.h"
+
+namespace nb = nanobind;
+using smx_py::DTypeOverride;
+using smx_py::InArray;
+using smx_py::OutArray;
+
+namespace {
+
+void BindSoftmax(nb::module_& m) {
+  m.def(
+      "softmax",
+      [](const InArray& x, const OutArray& out, int dim, double temperature,
+         const DTypeOverride& dtype) {
+        smx_py::RunOp(x, out, dtype, /*allow_in_place=*/true, [&](const auto& in, const auto& y) {
+          return smx::softmax(in, y, {.temperature = temperature, .axis = dim});
+        });
+      },
+      nb::arg("x"), nb::arg("out"), nb::arg("dim"), nb::arg("temperature"),
+      nb::arg("dtype") = nb::none());
+  m.def(
+      "log_softmax",
+      [](const InArray& x, const OutArray& out, int dim, double temperature,
+         const DTypeOverride& dtype) {
+        smx_py::RunOp(x, out, dtype, /*allow_in_place=*/true, [&](const auto& in, const auto& y) {
+          return smx::log_softmax(in, y, {.temperature = temperature, .axis = dim});
+        });
+      },
+      nb::arg("x"), nb::arg("out"), nb::arg("dim"), nb::arg("temperature"),
+      nb::arg("dtype") = nb::none());
+  m.def(
+      "logsumexp",
+      [](const InArray& x, const OutArray& out, int dim, const DTypeOverride& dtype) {
+        smx_py::RunOp(x, out, dtype, /*allow_in_place=*/false, [&](const auto& in, const auto& y) {
+          return smx::logsumexp(in, y, {.axis = dim});
+        });
+      },
+      nb::arg("x"), nb::arg("out"), nb::arg("dim"), nb::arg("dtype") = nb::none());
+}
+
+void BindRuntime(nb::module_& m) {
+  m.def("set_num_threads", &smx::set_num_threads, nb::arg("n"));
+  m.def("get_num_threads", &smx::get_num_threads);
+  m.def("version", &smx::version);
+  m.def("simd_target", &smx::simd_target);
+  m.def("compiled_targets", &smx::compiled_targets);
+  m.def("empty_numpy", &smx_py::EmptyNumPy, nb::arg("shape"), nb::arg("dtype"));
+  m.def("configure_allocator", &smx_py::ConfigureAllocator, nb::arg("huge_pages"),
+        nb::arg("cache_bytes"));
+  m.def("allocator_info", &smx_py::AllocatorInfo);
+}
+
+}  // namespace
+
+NB_MODULE(_smx, m) {
+  m.doc() = "smx kernels (private; use the smx package)";
+  BindRuntime(m);
+  BindSoftmax(m);
+}
