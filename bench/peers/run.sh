@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The peer benchmark in one command: sets up what is missing (setup.sh), builds the C++ part into
+# build-peers/, runs the C++ and Python processes and writes bench/peers/results/ (RESULTS.md,
+# throughput.png, raw.jsonl). Arguments go to report.py (--quick: a short check).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+venv=${SMX_PEERS_VENV:-$here/.venv}
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import numpy, matplotlib" 2>/dev/null; then
+  "$here/setup.sh"
+fi
+cd "$here/../.."
+exec "$venv/bin/python" "$here/report.py" --command "bench/peers/run.sh $*" "$@"
