@@ -57,30 +57,39 @@ def _dtype_name(dtype: Any) -> str:
 
 
 class Output:
-    """An output buffer: ``array`` is what the kernel writes, ``result`` what the op returns."""
+    """An output buffer: ``array`` is what the kernel writes, ``result`` what the op returns.
 
-    __slots__ = ("array", "result")
+    ``result`` is read after the kernel has run: for a framework whose arrays smx cannot write
+    (JAX arrays are immutable) it is then converted, a copy of the finished NumPy output.
+    """
 
-    def __init__(self, array: Any, result: Any):
+    __slots__ = ("array", "_value", "_finish")
+
+    def __init__(self, array: Any, value: Any, finish: Any = None):
         self.array = array
-        self.result = result
+        self._value = value
+        self._finish = finish
+
+    @property
+    def result(self) -> Any:
+        return self._finish(self._value) if self._finish is not None else self._value
 
 
 class Input:
     """One validated input array of op ``op``.
 
-    Attributes: ``array`` (what the kernel reads), ``kind`` ("numpy", "torch" or "dlpack"),
+    Attributes: ``array`` (what the kernel reads), ``kind`` ("numpy" or "torch"),
     ``shape`` (tuple), ``dtype`` (the framework's dtype object), ``dtype_override`` ("bf16" for an
     ml_dtypes bfloat16 NumPy array passed as its uint16 bits, else None) and ``scalar`` (the input
     was 0-d and is computed as shape (1,)).
     """
 
-    __slots__ = ("op", "array", "kind", "shape", "dtype", "dtype_override", "scalar", "_orig")
+    __slots__ = ("op", "array", "kind", "shape", "dtype", "dtype_override", "scalar", "_finish")
 
     def __init__(self, x: Any, op: str):
         self.op = op
         self.dtype_override = None
-        self._orig = x
+        self._finish = None  # converts a fresh NumPy result back to the caller's framework
         if isinstance(x, np.ndarray):
             self.kind = "numpy"
             arr = x
@@ -94,11 +103,24 @@ class Input:
                     "float16 and bfloat16"
                 )
             arr = x.detach()
+        elif _is_jax(x):
+            # JAX: read zero-copy as NumPy (its bfloat16 is ml_dtypes'); JAX arrays are immutable,
+            # so a fresh result is computed into NumPy and handed back as a JAX array.
+            self.kind = "numpy"
+            arr = np.asarray(x)
+            import jax.numpy as jnp  # noqa: PLC0415
+
+            self._finish = jnp.asarray
         elif hasattr(x, "__dlpack__"):
-            # JAX and other DLPack producers: read zero-copy; the result comes back as the
-            # framework's array when we know how to make one (see output()).
-            self.kind = "dlpack"
-            arr = x
+            # Other DLPack producers: read zero-copy through numpy.from_dlpack; the result is a
+            # NumPy array.
+            self.kind = "numpy"
+            try:
+                arr = np.from_dlpack(x)
+            except (TypeError, ValueError, RuntimeError, BufferError) as e:
+                raise TypeError(
+                    f"{op}: cannot read a {type(x).__name__} through DLPack on the CPU: {e}"
+                ) from None
         else:
             # Lists, scalars, NumPy scalars: float arrays keep their dtype, the rest is float64.
             self.kind = "numpy"
@@ -185,9 +207,7 @@ class Input:
         y = _empty_numpy(shape, self.dtype)
         kernel_view = y.view(np.uint16) if self.dtype_override else y
         result: Any = y.reshape(logical) if logical != shape else y
-        if self.kind == "dlpack":
-            result = _to_framework(self._orig, result)
-        return Output(kernel_view, result)
+        return Output(kernel_view, result, self._finish)
 
     def _check_out(self, out: Any, logical: Tuple[int, ...], shape: Tuple[int, ...]) -> Output:
         op = self.op
@@ -240,11 +260,3 @@ def _empty_numpy(shape: Tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         return _smx.empty_numpy(list(shape), "uint16").view(dtype)
     return _smx.empty_numpy(list(shape), dtype.name)
 
-
-def _to_framework(like: Any, y: np.ndarray) -> Any:
-    """``y`` as an array of ``like``'s framework where smx knows one (JAX), else NumPy."""
-    if _is_jax(like):
-        import jax.numpy as jnp  # noqa: PLC0415
-
-        return jnp.asarray(y)
-    return y
