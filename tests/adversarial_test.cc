@@ -188,6 +188,53 @@ class Adversarial : public TargetTest {
     }
   }
 
+  // The fills along the middle axis of a [2, K, 35] tensor (the column kernel, vectorised
+  // across the 35 columns: two AVX-512 f32 vectors and a remainder). `mixed`: column c takes fill
+  // c mod (number of fills), so the lanes of one vector disagree on their shift and exactness;
+  // otherwise every column takes `only`.
+  template <typename T>
+  void RunColumns(bool mixed, const Fill* only) {
+    constexpr bool kF64 = std::is_same_v<T, double>;
+    constexpr std::int64_t kOuter = 2, kInner = 35;
+    const auto& fills = Fills();
+    for (std::int64_t k : {1, 7, 100, 1000}) {
+      std::mt19937_64 rng(static_cast<std::uint64_t>(k) * 104729 + (kF64 ? 1 : 0));
+      std::vector<double> column(static_cast<std::size_t>(k));
+      std::vector<T> z(static_cast<std::size_t>(kOuter * k * kInner));
+      for (std::int64_t o = 0; o < kOuter; ++o) {
+        for (std::int64_t c = 0; c < kInner; ++c) {
+          const Fill& fill = mixed ? fills[static_cast<std::size_t>(c) % fills.size()] : *only;
+          fill.make(rng, column, kF64);
+          for (std::int64_t r = 0; r < k; ++r) {
+            z[static_cast<std::size_t>((o * k + r) * kInner + c)] =
+                Elem<T>::Round(column[static_cast<std::size_t>(r)]);
+          }
+        }
+      }
+      const std::vector<ld> zl = Widen(z);
+      const std::int64_t shape[3] = {kOuter, k, kInner};
+      const std::int64_t lse_shape[2] = {kOuter, kInner};
+      const std::string what = mixed ? std::string("mixed fills") : std::string(only->name);
+      for (Op op : kAllOps) {
+        for (double t : {1.0, 0.5, 3.0}) {
+          if (op == Op::kLogSumExp && t != 1.0) continue;
+          const std::string label = Label(op, Elem<T>::kName, static_cast<std::size_t>(k), 70, t,
+                                          what + ", axis 1 of [2, K, 35] [" + target_name() + "]");
+          std::vector<T> y(op == Op::kLogSumExp ? kOuter * kInner : z.size());
+          const smx::TensorView<const T> xv(z.data(), shape);
+          const smx::Status s =
+              op == Op::kLogSumExp
+                  ? RunOp<T>(op, xv, smx::TensorView<T>(y.data(), lse_shape), 1.0, 1)
+                  : RunOp<T>(op, xv, smx::TensorView<T>(y.data(), shape), t, 1);
+          ASSERT_TRUE(s.ok()) << label << ": " << s.message();
+          std::vector<ld> err;
+          const std::vector<ld> ref = ReferenceAlongAxis(op, zl, shape, 1, t, &err);
+          EXPECT_TRUE(MatchesReference(label, y, ref, Elem<T>::kUlp, &err));
+        }
+      }
+    }
+  }
+
   // benchdnn's zero-trust: the fill must produce enough normal (not subnormal, not zero)
   // probabilities for the test to mean something, and the library must not return 0 for any of
   // them. (A truth below the smallest normal may come out as 0: f32 allows 1e-37 there, and f64
@@ -216,6 +263,14 @@ TEST_P(Adversarial, F32) {
 }
 TEST_P(Adversarial, F64) {
   for (const Fill& fill : Fills()) Run<double>(fill);
+}
+TEST_P(Adversarial, ColumnsF32) {
+  RunColumns<float>(true, nullptr);
+  for (const Fill& fill : Fills()) RunColumns<float>(false, &fill);
+}
+TEST_P(Adversarial, ColumnsF64) {
+  RunColumns<double>(true, nullptr);
+  for (const Fill& fill : Fills()) RunColumns<double>(false, &fill);
 }
 SMX_INSTANTIATE_TARGETS(Adversarial);
 

@@ -272,8 +272,54 @@ class Report:
         lines.append("")
         return lines
 
+    def summary(self) -> list[str]:
+        """One line per (shape, threads), softmax: smx and the fastest peer by ratio to their own
+        process's copy (preallocated outputs; single-threaded peers count at 2 threads too), smx's
+        speedup over it (against smx in the same process), and PyTorch with and without out=."""
+        lines = [
+            "## Summary: softmax, f32, ratio to a copy of the same bytes (lower is better)",
+            "",
+            "| shape | threads | smx C++ | smx Python (out= / allocating) | fastest peer | "
+            "smx speedup over it | PyTorch (out= / allocating) |",
+            "|---|---:|---:|---:|---|---:|---:|",
+        ]
+
+        def ratio(process, impl, variant, shape, threads):
+            t = self.find(process, impl, "softmax", variant, shape, threads)
+            return t["ratio"] if t else None
+
+        def cell(*values):
+            return " / ".join("—" if v is None else f"{v:.2f}" for v in values)
+
+        for shape in self.shapes:
+            for threads in self.threads:
+                smx_cpp = ratio("cpp", "smx", "out", shape, threads)
+                peers = [
+                    (t["ratio"], t["impl"] + (" (1 thread)" if t.get("single_threaded") else "")
+                     + ("" if t["process"] == "cpp" else ", Python"), t["process"])
+                    for t in self.timing
+                    if t["shape"] == shape and t["threads"] == threads and t["op"] == "softmax"
+                    and t["impl"] not in ("smx", "copy") and t["variant"] == "out"
+                ]
+                best = min(peers) if peers else None
+                # Against smx in the peer's own process where smx ran there (JAX's has none).
+                mine = ratio(best[2], "smx", "out", shape, threads) if best else None
+                mine = mine or smx_cpp
+                speedup = f"{best[0] / mine:.2f}×" if best and mine else "—"
+                variants = ("out", "alloc")
+                smx_py = cell(*(ratio("python", "smx", v, shape, threads) for v in variants))
+                torch = cell(*(ratio("python", "torch", v, shape, threads) for v in variants))
+                fastest = f"{best[1]} {best[0]:.2f}" if best else "—"
+                lines.append(
+                    f"| {shape} | {threads} | {cell(smx_cpp)} | {smx_py} | {fastest} | {speedup} "
+                    f"| {torch} |"
+                )
+        lines.append("")
+        return lines
+
     def markdown(self, command: str, started: str, seconds: float) -> str:
         lines = self.header(command, started, seconds)
+        lines += self.summary()
         for shape in self.shapes:
             for threads in self.threads:
                 lines += self.table(shape, threads)

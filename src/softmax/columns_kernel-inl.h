@@ -10,6 +10,7 @@
 #define SMX_SOFTMAX_COLUMNS_KERNEL_INL_H_
 #endif
 
+#include <cmath>
 #include <cstddef>
 
 #include "hwy/highway.h"
@@ -22,61 +23,122 @@ HWY_BEFORE_NAMESPACE();
 namespace smx::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+template <bool kScaled, bool kExactShift, bool kSoftmax, class D>
+void ColumnExpSums(D d, const hn::TFromD<D>* x, hn::TFromD<D>* y, std::size_t length,
+                   std::size_t inner, hn::Vec<D> vmax, hn::Vec<D> vshift,
+                   const internal::Temperature<hn::TFromD<D>>& temp, LaneSums<D>& lane_sums,
+                   hn::Vec<D>& count) {
+  using T = hn::TFromD<D>;
+  using V = hn::Vec<D>;
+  const V vinv = hn::Set(d, temp.inv_t), vt = hn::Set(d, temp.t), vtlo = hn::Set(d, temp.t_lo);
+  const V one = hn::Set(d, T(1));
+  // (exponential, term of the sum) of row k's vector.
+  auto exp_of = [&](std::size_t k) HWY_ATTR {
+    const V v = hn::LoadU(d, x + k * inner);
+    V hi, lo;
+    ShiftedLogit<kScaled, kExactShift>(v, vshift, vinv, vt, vtlo, hi, lo);
+    const V e = ExpOfShifted < kScaled || !kExactShift > (d, hi, lo);
+    if constexpr (kSoftmax) {
+      hn::StoreU(e, d, y + k * inner);
+      return e;
+    } else {
+      // The max entries are counted apart (log1p of the rest keeps a dominant entry's -rest).
+      const auto is_max = hn::Eq(v, vmax);
+      count = hn::Add(count, hn::IfThenElseZero(is_max, one));
+      return hn::IfThenZeroElse(is_max, e);
+    }
+  };
+  std::size_t k = 0;
+  if constexpr (sizeof(T) == 4) {
+    // Four rows added in an f32 tree before widening, as in the row kernel (each term keeps a
+    // relative error <= 2u; the widening is paid once per four vectors).
+    for (; k + 4 <= length; k += 4) {
+      const V e0 = exp_of(k), e1 = exp_of(k + 1), e2 = exp_of(k + 2), e3 = exp_of(k + 3);
+      lane_sums.Add(hn::Add(hn::Add(e0, e1), hn::Add(e2, e3)));
+    }
+  }
+  for (; k < length; ++k) lane_sums.Add(exp_of(k));
+}
+
 template <bool kScaled, typename T>
 std::size_t ColumnsImpl(internal::RowOp op, const T* x, T* y, std::size_t length, std::size_t inner,
                         const internal::Temperature<T>& temp, double temperature,
                         internal::FunctionRef<void(std::size_t, std::size_t)> fallback) {
   using W = internal::Wide<T>;
-  const hn::ScalableTag<T> d;
-  using V = hn::Vec<decltype(d)>;
+  using D = hn::ScalableTag<T>;
+  const D d;
+  using V = hn::Vec<D>;
   const std::size_t N = hn::Lanes(d);
   const std::size_t full = inner - inner % N;
   const bool softmax = op == internal::RowOp::kSoftmax;
   const V vinv = hn::Set(d, temp.inv_t), vt = hn::Set(d, temp.t), zero = hn::Zero(d);
   const V vtlo = hn::Set(d, temp.t_lo);
-  const V one = hn::Set(d, T(1));
   HWY_ALIGN T lane_max[hn::MaxLanes(d)];
+  HWY_ALIGN T lane_shift[hn::MaxLanes(d)];
   HWY_ALIGN T out_a[hn::MaxLanes(d)] = {};
   HWY_ALIGN T out_b[hn::MaxLanes(d)] = {};
   HWY_ALIGN T counts[hn::MaxLanes(d)];
   double sums[hn::MaxLanes(d)], errs[hn::MaxLanes(d)];
   for (std::size_t j = 0; j < full; j += N) {
-    V vmax = hn::LoadU(d, x + j);
-    for (std::size_t k = 1; k < length; ++k) vmax = hn::Max(vmax, hn::LoadU(d, x + k * inner + j));
+    // Four independent max chains: one chain of K dependent maxes was a tenth of the block's time.
+    V m0 = hn::LoadU(d, x + j), m1 = m0, m2 = m0, m3 = m0;
+    std::size_t k = 1;
+    for (; k + 4 <= length; k += 4) {
+      m0 = hn::Max(m0, hn::LoadU(d, x + k * inner + j));
+      m1 = hn::Max(m1, hn::LoadU(d, x + (k + 1) * inner + j));
+      m2 = hn::Max(m2, hn::LoadU(d, x + (k + 2) * inner + j));
+      m3 = hn::Max(m3, hn::LoadU(d, x + (k + 3) * inner + j));
+    }
+    for (; k < length; ++k) m0 = hn::Max(m0, hn::LoadU(d, x + k * inner + j));
+    const V vmax = hn::Max(hn::Max(m0, m1), hn::Max(m2, m3));
     if (!hn::AllTrue(d, hn::IsFinite(vmax))) {
       fallback(j, N);  // NaN, +inf or a fully masked column: the general path handles the block
       continue;
     }
-    LaneSums<decltype(d)> lane_sums;
+    // Each lane's shift as in the row kernels (ChooseShift): 0 where max/T is small, which makes
+    // x - shift exact and skips the residual (~20% of the exp); the residual is kept unless every
+    // lane is exact.
+    hn::Store(vmax, d, lane_max);
+    bool exact = true;
+    for (std::size_t i = 0; i < N; ++i) {
+      const internal::Shift<T> shift = internal::ChooseShift(lane_max[i], temperature);
+      lane_shift[i] = shift.value;
+      exact &= shift.exact;
+    }
+    const V vshift = hn::Load(d, lane_shift);
+    LaneSums<D> lane_sums;
     V count = zero;
-    for (std::size_t k = 0; k < length; ++k) {
-      V hi, lo;
-      ShiftedLogit<kScaled, false>(hn::LoadU(d, x + k * inner + j), vmax, vinv, vt, vtlo, hi, lo);
-      const V e = ExpOfShifted(d, hi, lo);
-      if (softmax) {
-        hn::StoreU(e, d, y + k * inner + j);
-        lane_sums.Add(e);
-      } else {
-        const auto is_max = hn::Eq(hi, zero);
-        count = hn::Add(count, hn::IfThenElseZero(is_max, one));
-        lane_sums.Add(hn::IfThenZeroElse(is_max, e));
-      }
+    const T* xj = x + j;
+    T* yj = y + j;
+    if (softmax) {
+      exact ? ColumnExpSums<kScaled, true, true>(d, xj, yj, length, inner, vmax, vshift, temp,
+                                                 lane_sums, count)
+            : ColumnExpSums<kScaled, false, true>(d, xj, yj, length, inner, vmax, vshift, temp,
+                                                  lane_sums, count);
+    } else {
+      exact ? ColumnExpSums<kScaled, true, false>(d, xj, yj, length, inner, vmax, vshift, temp,
+                                                  lane_sums, count)
+            : ColumnExpSums<kScaled, false, false>(d, xj, yj, length, inner, vmax, vshift, temp,
+                                                   lane_sums, count);
     }
     lane_sums.Store(sums, errs);
-    hn::Store(vmax, d, lane_max);
     hn::Store(count, d, counts);
-    // Per lane: softmax's factor; log_softmax's c = m + log_sum as out_a + out_b (T = 1) or
-    // log_sum as out_a + out_b (T != 1); logsumexp's value.
+    // Per lane: softmax's factor (the shift cancels); log_softmax's c = m + log_sum as
+    // out_a + out_b (T = 1) or log_sum as out_a + out_b (T != 1); logsumexp's value.
     for (std::size_t i = 0; i < N; ++i) {
-      const W sum = static_cast<W>(sums[i]) + static_cast<W>(errs[i]);
+      W sum = static_cast<W>(sums[i]) + static_cast<W>(errs[i]);
       if (softmax) {
         out_a[i] = static_cast<T>(1 / sum);
         continue;
       }
+      if (lane_shift[i] != lane_max[i]) {  // the rest relative to the max
+        sum *= std::exp((static_cast<W>(lane_shift[i]) - static_cast<W>(lane_max[i])) /
+                        static_cast<W>(temperature));
+      }
       const T* column = x + j + i;
       const W log_sum = internal::LogSumOfRow(
           op, lane_max[i], static_cast<W>(temperature), static_cast<W>(counts[i]), sum, length,
-          [column, inner](std::size_t k) { return static_cast<W>(column[k * inner]); });
+          [column, inner](std::size_t r) { return static_cast<W>(column[r * inner]); });
       const W m = static_cast<W>(lane_max[i]);
       if (op == internal::RowOp::kLogSumExp) {
         y[j + i] = static_cast<T>(m + log_sum);
@@ -89,17 +151,17 @@ std::size_t ColumnsImpl(internal::RowOp op, const T* x, T* y, std::size_t length
     }
     if (op == internal::RowOp::kLogSumExp) continue;
     const V a = hn::Load(d, out_a), b = hn::Load(d, out_b);
-    for (std::size_t k = 0; k < length; ++k) {
-      T* yk = y + k * inner + j;
+    for (std::size_t r = 0; r < length; ++r) {
+      T* yk = y + r * inner + j;
       if (softmax) {
         hn::StoreU(hn::Mul(hn::LoadU(d, yk), a), d, yk);
       } else if (kScaled) {
         V hi, lo;
-        ShiftedLogit<true, true>(hn::LoadU(d, x + k * inner + j), vmax, vinv, vt, vtlo, hi, lo);
+        ShiftedLogit<true, true>(hn::LoadU(d, x + r * inner + j), vmax, vinv, vt, vtlo, hi, lo);
         const V main = hn::Sub(hi, a);
         hn::StoreU(hn::IfThenElse(hn::IsFinite(main), hn::Add(main, hn::Sub(lo, b)), main), d, yk);
       } else {
-        hn::StoreU(hn::Sub(hn::Sub(hn::LoadU(d, x + k * inner + j), a), b), d, yk);
+        hn::StoreU(hn::Sub(hn::Sub(hn::LoadU(d, x + r * inner + j), a), b), d, yk);
       }
     }
   }
