@@ -18,27 +18,29 @@ using smx_py::OutArray;
 
 namespace {
 
+// An op of the softmax kind: (x, out, dim, temperature, dtype), in place allowed. `op` calls the
+// C++ entry point with the run-time typed views and the options.
+template <typename Op>
+void DefSoftmaxLike(nb::module_& m, const char* name, Op op) {
+  m.def(
+      name,
+      [op](const InArray& x, const OutArray& out, int dim, double temperature,
+           const DTypeOverride& dtype) {
+        smx_py::RunOp(x, out, dtype, /*allow_in_place=*/true, [&](const auto& in, const auto& y) {
+          return op(in, y, smx::SoftmaxOptions{.temperature = temperature, .axis = dim});
+        });
+      },
+      nb::arg("x"), nb::arg("out"), nb::arg("dim"), nb::arg("temperature"),
+      nb::arg("dtype") = nb::none());
+}
+
 void BindSoftmax(nb::module_& m) {
-  m.def(
-      "softmax",
-      [](const InArray& x, const OutArray& out, int dim, double temperature,
-         const DTypeOverride& dtype) {
-        smx_py::RunOp(x, out, dtype, /*allow_in_place=*/true, [&](const auto& in, const auto& y) {
-          return smx::softmax(in, y, {.temperature = temperature, .axis = dim});
-        });
-      },
-      nb::arg("x"), nb::arg("out"), nb::arg("dim"), nb::arg("temperature"),
-      nb::arg("dtype") = nb::none());
-  m.def(
-      "log_softmax",
-      [](const InArray& x, const OutArray& out, int dim, double temperature,
-         const DTypeOverride& dtype) {
-        smx_py::RunOp(x, out, dtype, /*allow_in_place=*/true, [&](const auto& in, const auto& y) {
-          return smx::log_softmax(in, y, {.temperature = temperature, .axis = dim});
-        });
-      },
-      nb::arg("x"), nb::arg("out"), nb::arg("dim"), nb::arg("temperature"),
-      nb::arg("dtype") = nb::none());
+  DefSoftmaxLike(m, "softmax", [](const auto& x, const auto& y, const smx::SoftmaxOptions& o) {
+    return smx::softmax(x, y, o);
+  });
+  DefSoftmaxLike(m, "log_softmax", [](const auto& x, const auto& y, const smx::SoftmaxOptions& o) {
+    return smx::log_softmax(x, y, o);
+  });
   m.def(
       "logsumexp",
       [](const InArray& x, const OutArray& out, int dim, const DTypeOverride& dtype) {

@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <type_traits>
 
 #include "hwy/highway.h"
 #include "softmax/exp-inl.h"
@@ -108,18 +109,17 @@ std::size_t ColumnsImpl(internal::RowOp op, const T* x, T* y, std::size_t length
     const V vshift = hn::Load(d, lane_shift);
     LaneSums<D> lane_sums;
     V count = zero;
-    const T* xj = x + j;
-    T* yj = y + j;
+    // One instance per (exact, softmax) pair: both flags are loop-invariant.
+    auto exp_sums = [&](auto exact_shift, auto is_softmax) HWY_ATTR {
+      ColumnExpSums<kScaled, decltype(exact_shift)::value, decltype(is_softmax)::value>(
+          d, x + j, y + j, length, inner, vmax, vshift, temp, lane_sums, count);
+    };
     if (softmax) {
-      exact ? ColumnExpSums<kScaled, true, true>(d, xj, yj, length, inner, vmax, vshift, temp,
-                                                 lane_sums, count)
-            : ColumnExpSums<kScaled, false, true>(d, xj, yj, length, inner, vmax, vshift, temp,
-                                                  lane_sums, count);
+      exact ? exp_sums(std::true_type(), std::true_type())
+            : exp_sums(std::false_type(), std::true_type());
     } else {
-      exact ? ColumnExpSums<kScaled, true, false>(d, xj, yj, length, inner, vmax, vshift, temp,
-                                                  lane_sums, count)
-            : ColumnExpSums<kScaled, false, false>(d, xj, yj, length, inner, vmax, vshift, temp,
-                                                   lane_sums, count);
+      exact ? exp_sums(std::true_type(), std::false_type())
+            : exp_sums(std::false_type(), std::false_type());
     }
     lane_sums.Store(sums, errs);
     hn::Store(count, d, counts);

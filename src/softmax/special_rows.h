@@ -141,9 +141,8 @@ void WriteExtremeTemperatureRow(RowOp op, double temperature, const RowRef<S>& r
     }
   }
   const L log_sum = LogOfSplitSum(count, rest);
-  if (op == RowOp::kLogSumExp) {
-    // logsumexp has no temperature (the driver passes 1), so this is not reached; kept total.
-    *row.lse = FromDouble<S>(static_cast<double>(m * t + log_sum * t));
+  if (op == RowOp::kLogSumExp) {  // no temperature: the driver passes 1, so t = 1 here
+    *row.lse = FromDouble<S>(static_cast<double>(m + log_sum));
     return;
   }
   const L total = count + rest;
