@@ -86,6 +86,27 @@ const std::vector<SpecialRow>& SpecialRows() {
          return v;
        },
        {1.0, 0.5, 0.0, kInf}},
+      // Rows far from 0 take the shift by the max with its residual, whose value for a -inf
+      // entry is NaN: it must not reach the result (AVX-512 clamps such lanes instead of
+      // flushing them).
+      {"neginf_mixed_far_below_zero",
+       [](std::size_t k) {
+         auto v = Ordinary(k, 10);
+         for (double& x : v) x -= 1000;
+         for (std::size_t i = 0; i < k; i += 3) v[i] = -kInf;
+         v[k > 1 ? 1 : 0] = -999.5;  // at least one finite entry
+         return v;
+       },
+       {1.0, 0.5, 0.0, kInf}},
+      {"neginf_mixed_far_above_zero",
+       [](std::size_t k) {
+         auto v = Ordinary(k, 11);
+         for (double& x : v) x += 200;
+         for (std::size_t i = 0; i < k; i += 3) v[i] = -kInf;
+         v[k > 1 ? 1 : 0] = 200.5;
+         return v;
+       },
+       {1.0, 0.5, 0.0, kInf}},
       {"one_finite_rest_neginf",
        [](std::size_t k) {
          std::vector<double> v(k, -kInf);

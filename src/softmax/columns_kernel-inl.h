@@ -24,7 +24,7 @@ HWY_BEFORE_NAMESPACE();
 namespace smx::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-template <bool kScaled, bool kExactShift, bool kSoftmax, class D>
+template <bool kScaled, bool kZeroShift, bool kSoftmax, class D>
 void ColumnExpSums(D d, const hn::TFromD<D>* x, hn::TFromD<D>* y, std::size_t length,
                    std::size_t inner, hn::Vec<D> vmax, hn::Vec<D> vshift,
                    const internal::Temperature<hn::TFromD<D>>& temp, LaneSums<D>& lane_sums,
@@ -37,8 +37,9 @@ void ColumnExpSums(D d, const hn::TFromD<D>* x, hn::TFromD<D>* y, std::size_t le
   auto exp_of = [&](std::size_t k) HWY_ATTR {
     const V v = hn::LoadU(d, x + k * inner);
     V hi, lo;
-    ShiftedLogit<kScaled, kExactShift>(v, vshift, vinv, vt, vtlo, hi, lo);
-    const V e = ExpOfShifted < kScaled || !kExactShift > (d, hi, lo);
+    ShiftedLogit<kScaled, kZeroShift ? ShiftKind::kZero : ShiftKind::kResidual>(
+        v, vshift, vinv, vt, vtlo, hi, lo);
+    const V e = ExpOfShifted < kScaled || !kZeroShift > (d, hi, lo);
     if constexpr (kSoftmax) {
       hn::StoreU(e, d, y + k * inner);
       return e;
@@ -96,29 +97,28 @@ std::size_t ColumnsImpl(internal::RowOp op, const T* x, T* y, std::size_t length
       fallback(j, N);  // NaN, +inf or a fully masked column: the general path handles the block
       continue;
     }
-    // Each lane's shift as in the row kernels (ChooseShift): 0 where max/T is small, which makes
-    // x - shift exact and skips the residual (~20% of the exp); the residual is kept unless every
-    // lane is exact.
+    // Each lane's shift as in the row kernels (ChooseShift): 0 where max/T is small, which skips
+    // the subtraction and its residual (~20% of the exp) when it holds for every lane.
     hn::Store(vmax, d, lane_max);
-    bool exact = true;
+    bool zero_shift = true;
     for (std::size_t i = 0; i < N; ++i) {
       const internal::Shift<T> shift = internal::ChooseShift(lane_max[i], temperature);
       lane_shift[i] = shift.value;
-      exact &= shift.exact;
+      zero_shift &= shift.zero;
     }
     const V vshift = hn::Load(d, lane_shift);
     LaneSums<D> lane_sums;
     V count = zero;
     // One instance per (exact, softmax) pair: both flags are loop-invariant.
-    auto exp_sums = [&](auto exact_shift, auto is_softmax) HWY_ATTR {
-      ColumnExpSums<kScaled, decltype(exact_shift)::value, decltype(is_softmax)::value>(
+    auto exp_sums = [&](auto zero_shift, auto is_softmax) HWY_ATTR {
+      ColumnExpSums<kScaled, decltype(zero_shift)::value, decltype(is_softmax)::value>(
           d, x + j, y + j, length, inner, vmax, vshift, temp, lane_sums, count);
     };
     if (softmax) {
-      exact ? exp_sums(std::true_type(), std::true_type())
+      zero_shift ? exp_sums(std::true_type(), std::true_type())
             : exp_sums(std::false_type(), std::true_type());
     } else {
-      exact ? exp_sums(std::true_type(), std::false_type())
+      zero_shift ? exp_sums(std::true_type(), std::false_type())
             : exp_sums(std::false_type(), std::false_type());
     }
     lane_sums.Store(sums, errs);
@@ -157,7 +157,8 @@ std::size_t ColumnsImpl(internal::RowOp op, const T* x, T* y, std::size_t length
         hn::StoreU(hn::Mul(hn::LoadU(d, yk), a), d, yk);
       } else if (kScaled) {
         V hi, lo;
-        ShiftedLogit<true, true>(hn::LoadU(d, x + r * inner + j), vmax, vinv, vt, vtlo, hi, lo);
+        ShiftedLogit<true, ShiftKind::kPlain>(hn::LoadU(d, x + r * inner + j), vmax, vinv, vt, vtlo,
+                                              hi, lo);
         const V main = hn::Sub(hi, a);
         hn::StoreU(hn::IfThenElse(hn::IsFinite(main), hn::Add(main, hn::Sub(lo, b)), main), d, yk);
       } else {

@@ -11,9 +11,10 @@
 // for smx (Lawson iteration at 50 digits, relative error of p: f32 degree 6: 2.0e-9; f64 degree
 // 11: 3.4e-18), evaluated with Estrin's scheme for a short dependency chain.
 //
-// Contract (checked in tests/exp_test.cc over every target):
-//   f32: within 1 ULP for hi in [-87.33, 0]; +0 below (results under 2^-126, which no softmax
-//        output needs beyond the 1e-37 absolute tolerance); NaN in, NaN out; -inf gives +0.
+// Contract (checked through the op tests, golden cases, edge cases and sweeps, on every target):
+//   f32: within 1 ULP for hi in [-87.33, 0]; below, +0 or (AVX-512) the gradually underflowing
+//        value (results under 2^-126, which no softmax output needs beyond the 1e-37 absolute
+//        tolerance); NaN in, NaN out; -inf gives +0.
 //   f64: within 1 ULP for hi in [-708.39, 0], gradually underflowing below that (subnormal results
 //        are exact to their last place), +0 below -745.14; NaN in, NaN out; -inf gives +0.
 //
@@ -58,15 +59,22 @@ HWY_INLINE V ProductError(V a, V b, V p) {
 #endif
 }
 
+// How the shifted logit x - s is formed:
+//  - kZero: the shift is 0 (ChooseShift's usual choice), so x itself, exact (skipping the
+//    subtraction measured 4% of log_softmax at K = 128);
+//  - kPlain: x - s rounded, for callers that need no residual (the log-space output, where
+//    nothing amplifies it);
+//  - kResidual: x - s with its exact rounding error (TwoSum): 5 of the exp's ~25 vector operations.
+enum class ShiftKind { kZero, kPlain, kResidual };
+
 // The shifted logit (x - s)/T as hi + lo, exact up to terms below ulp(hi)^2, for a shift s at
-// or near the row max. kScaled = false means T = 1 and skips the division. kExactShift says the
-// caller proved x - s exact for every x that matters (s = 0, or Sterbenz: see ChooseShift in
-// row_driver.cc), which skips the TwoSum: 5 of the exp's ~25 vector operations.
-template <bool kScaled, bool kExactShift, class V>
+// or near the row max (kZero: s = 0). kScaled = false means T = 1 and skips the division.
+template <bool kScaled, ShiftKind kShift, class V>
 HWY_INLINE void ShiftedLogit(V x, V m, V inv_t, V t, V t_lo, V& hi, V& lo) {
   const V neg_m = hn::Neg(m);
-  const V d = hn::Add(x, neg_m);
-  const V d_err = kExactShift ? hn::Zero(hn::DFromV<V>()) : TwoSumError(x, neg_m, d);
+  const V d = kShift == ShiftKind::kZero ? x : hn::Add(x, neg_m);
+  const V d_err = kShift == ShiftKind::kResidual ? TwoSumError(x, neg_m, d)
+                                                 : hn::Zero(hn::DFromV<V>());
   if constexpr (kScaled) {
     const V q = hn::Mul(d, inv_t);  // ~ d / T
     const V qt = hn::Mul(q, t);
@@ -94,15 +102,28 @@ HWY_INLINE hn::Vec<D> ExpOfShifted(D d, hn::Vec<D> hi, hn::Vec<D> lo) {
     // pipes the loop is bound by. Exact while p 2^k is a normal float, which every lane not
     // flushed below is (hi >= ln 2^-126 gives p 2^k >= 2^-126). No float-to-int conversion:
     // NaN and -inf lanes produce junk bits that the final select or the NaN in p overrides.
+    //
+    // AVX-512 scales by 2^k in one instruction (VSCALEFPS), rounding once and underflowing
+    // gradually to 0, so hi only needs clamping at -110 (2^-158: 0) for -inf and huge negative
+    // lanes: 2 vector operations instead of 4 (the flush is then not needed), measured 3% of
+    // log_softmax at K = 128. Highway 1.0.3 has no op for it; this is smx's one use of an
+    // intrinsic, kept to this helper.
     const V kShifter = hn::Set(d, 0x1.8p23f);  // 1.5 * 2^23
     const V kLog2e = hn::Set(d, 1.44269504088896341f);
-    // Cody-Waite: ln2_hi has 9 significant bits, so k ln2_hi (|k| <= 150) is exact without FMA.
+    // Cody-Waite: ln2_hi has 9 significant bits, so k ln2_hi (|k| <= 159) is exact without FMA.
     const V kLn2Hi = hn::Set(d, 0x1.630000p-1f);
     const V kLn2Lo = hn::Set(d, -0x1.bd0106p-13f);
-    const V kFlushBelow = hn::Set(d, -87.3365479f);  // ln(2^-126)
-    const V kb = hn::MulAdd(hi, kLog2e, kShifter);
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+    constexpr bool kScalef = hn::MaxLanes(D()) == 16;
+#else
+    constexpr bool kScalef = false;
+#endif
+    const V kFlushBelow = hn::Set(d, kScalef ? -110.0f : -87.3365479f);  // ln(2^-126)
+    // Max(floor, NaN) is NaN: x86's max returns its second operand when either is NaN.
+    const V h = kScalef ? hn::Max(kFlushBelow, hi) : hi;
+    const V kb = hn::MulAdd(h, kLog2e, kShifter);
     const V k = hn::Sub(kb, kShifter);
-    V r = hn::NegMulAdd(k, kLn2Hi, hi);
+    V r = hn::NegMulAdd(k, kLn2Hi, h);
     r = hn::NegMulAdd(k, kLn2Lo, r);
     if constexpr (kHasLo) r = hn::Add(r, lo);
     const V r2 = hn::Mul(r, r);
@@ -114,6 +135,13 @@ HWY_INLINE hn::Vec<D> ExpOfShifted(D d, hn::Vec<D> hi, hn::Vec<D> lo) {
     const V q45 = hn::MulAdd(c6, r, c5);
     const V q = hn::MulAdd(hn::MulAdd(q45, r2, q23), r2, q01);
     const V p = hn::MulAdd(q, r, hn::Set(d, 1.0f));
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+    if constexpr (kScalef) {
+      const V e = V{_mm512_scalef_ps(p.raw, k.raw)};
+      // A clamped lane's residual may be NaN (that of an infinite logit): drop it.
+      return kHasLo ? hn::IfThenZeroElse(hn::Lt(hi, kFlushBelow), e) : e;
+    }
+#endif
     const auto k_in_exponent = hn::ShiftLeft<23>(hn::BitCast(di, kb));
     const V e = hn::BitCast(d, hn::Add(hn::BitCast(di, p), k_in_exponent));
     return hn::IfThenZeroElse(hn::Lt(hi, kFlushBelow), e);

@@ -216,7 +216,7 @@ class ContiguousRows {
     const Shift<T> shift = ChooseShift(state.max, temperature_);
     state.shift = shift.value;
     state.sums = k_.exp_sum(x, writes_y ? y : nullptr, static_cast<std::size_t>(n), state.max,
-                            shift.value, temp_, shift.exact, !softmax, ahead);
+                            shift.value, temp_, shift.zero, !softmax, ahead);
   }
 
   const RowKernels<T>& k_;
@@ -250,7 +250,7 @@ class StagedRows {
     SumMerger<C> merger(m, temperature_);
     ForEachBlock(row, buf, [&](std::int64_t, std::size_t n) {
       merger.Add(m, shift.value,
-                 k_.exp_sum(buf, nullptr, n, m, shift.value, temp_, shift.exact, !softmax, {}));
+                 k_.exp_sum(buf, nullptr, n, m, shift.value, temp_, shift.zero, !softmax, {}));
     });
     const RowScalars<Wide<C>> s =
         merger.Result(op_, static_cast<std::size_t>(row.length), [&row](std::size_t i) {
@@ -265,7 +265,7 @@ class StagedRows {
     const C factor = softmax ? static_cast<C>(merger.Rescale(shift.value) / s.total_sum) : C(0);
     ForEachBlock(row, buf, [&](std::int64_t start, std::size_t n) {
       if (softmax) {
-        (void)k_.exp_sum(buf, buf, n, m, shift.value, temp_, shift.exact, false, {});
+        (void)k_.exp_sum(buf, buf, n, m, shift.value, temp_, shift.zero, false, {});
         k_.scale(buf, buf, n, factor);
       } else {
         k_.log_shift(buf, buf, n, m, temp_, log_hi, log_lo);

@@ -133,7 +133,7 @@ class LaneSums {
   hn::Vec<WideD> err_;
 };
 
-template <bool kScaled, bool kExactShift, bool kStore, bool kSplit, class D>
+template <bool kScaled, bool kZeroShift, bool kStore, bool kSplit, class D>
 internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD<D>* out,
                             std::size_t n, hn::TFromD<D> max, hn::TFromD<D> m,
                             const internal::Temperature<hn::TFromD<D>>& temp,
@@ -147,8 +147,9 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
   std::size_t count = 0;
   auto exp_of = [&](V v) HWY_ATTR {
     V hi, lo;
-    ShiftedLogit<kScaled, kExactShift>(v, vm, vinv, vt, vtlo, hi, lo);
-    V ev = ExpOfShifted < kScaled || !kExactShift > (d, hi, lo);
+    ShiftedLogit<kScaled, kZeroShift ? ShiftKind::kZero : ShiftKind::kResidual>(v, vm, vinv, vt,
+                                                                             vtlo, hi, lo);
+    V ev = ExpOfShifted < kScaled || !kZeroShift > (d, hi, lo);
     if constexpr (kSplit) {
       // Compared with the max itself, not hi == 0, so that the shift may be 0 here too.
       const auto is_max = hn::Eq(v, vmax);
@@ -233,32 +234,32 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
   return result;
 }
 
-template <bool kScaled, bool kExactShift, bool kSplit, typename T>
+template <bool kScaled, bool kZeroShift, bool kSplit, typename T>
 internal::ExpSum ExpSumFor(const T* x, T* out, std::size_t n, T max, T m,
                            const internal::Temperature<T>& temp, internal::Lookahead<T> ahead) {
   const hn::ScalableTag<T> d;
-  return out ? ExpSumImpl<kScaled, kExactShift, true, kSplit>(d, x, out, n, max, m, temp, ahead)
-             : ExpSumImpl<kScaled, kExactShift, false, kSplit>(d, x, out, n, max, m, temp, ahead);
+  return out ? ExpSumImpl<kScaled, kZeroShift, true, kSplit>(d, x, out, n, max, m, temp, ahead)
+             : ExpSumImpl<kScaled, kZeroShift, false, kSplit>(d, x, out, n, max, m, temp, ahead);
 }
 
-template <bool kScaled, bool kExactShift, typename T>
+template <bool kScaled, bool kZeroShift, typename T>
 internal::ExpSum ExpSumFor(const T* x, T* out, std::size_t n, T max, T m,
                            const internal::Temperature<T>& temp, bool split_max,
                            internal::Lookahead<T> ahead) {
-  return split_max ? ExpSumFor<kScaled, kExactShift, true>(x, out, n, max, m, temp, ahead)
-                   : ExpSumFor<kScaled, kExactShift, false>(x, out, n, max, m, temp, ahead);
+  return split_max ? ExpSumFor<kScaled, kZeroShift, true>(x, out, n, max, m, temp, ahead)
+                   : ExpSumFor<kScaled, kZeroShift, false>(x, out, n, max, m, temp, ahead);
 }
 
 template <typename T>
 internal::ExpSum RowExpSum(const T* x, T* out, std::size_t n, T max, T m,
-                           const internal::Temperature<T>& temp, bool exact_shift, bool split_max,
+                           const internal::Temperature<T>& temp, bool zero_shift, bool split_max,
                            internal::Lookahead<T> ahead) {
   // One instance per flag combination: the flags are loop-invariant, so each loop is branch-free.
   if (temp.scaled) {
-    return exact_shift ? ExpSumFor<true, true>(x, out, n, max, m, temp, split_max, ahead)
+    return zero_shift ? ExpSumFor<true, true>(x, out, n, max, m, temp, split_max, ahead)
                        : ExpSumFor<true, false>(x, out, n, max, m, temp, split_max, ahead);
   }
-  return exact_shift ? ExpSumFor<false, true>(x, out, n, max, m, temp, split_max, ahead)
+  return zero_shift ? ExpSumFor<false, true>(x, out, n, max, m, temp, split_max, ahead)
                      : ExpSumFor<false, false>(x, out, n, max, m, temp, split_max, ahead);
 }
 
@@ -305,7 +306,7 @@ void RowScale(const T* e, T* y, std::size_t n, T factor) {
   TransformRow(d, e, y, n, [f](auto v) HWY_ATTR { return hn::Mul(v, f); });
 }
 
-template <bool kScaled, bool kExactShift, bool kStream = false, typename T>
+template <bool kScaled, bool kStream = false, typename T>
 void LogShiftImpl(const T* x, T* y, std::size_t n, T m, const internal::Temperature<T>& temp,
                   T log_hi, T log_lo) {
   const hn::ScalableTag<T> d;
@@ -314,7 +315,7 @@ void LogShiftImpl(const T* x, T* y, std::size_t n, T m, const internal::Temperat
   const auto vlh = hn::Set(d, log_hi), vll = hn::Set(d, log_lo);
   TransformRow<kStream>(d, x, y, n, [&](auto v) HWY_ATTR {
     hn::Vec<decltype(d)> hi, lo;
-    ShiftedLogit<kScaled, kExactShift>(v, vm, vinv, vt, vtlo, hi, lo);
+    ShiftedLogit<kScaled, ShiftKind::kPlain>(v, vm, vinv, vt, vtlo, hi, lo);
     // hi <= 0 <= log: no cancellation; -inf stays -inf (the NaN in lo is dropped with it).
     const auto main = hn::Sub(hi, vlh);
     const auto fine = hn::Sub(lo, vll);
@@ -326,7 +327,7 @@ template <bool kStream = false, typename T>
 void RowLogShift(const T* x, T* y, std::size_t n, T m, const internal::Temperature<T>& temp,
                  T log_hi, T log_lo) {
   if (temp.scaled) {
-    LogShiftImpl<true, true, kStream>(x, y, n, m, temp, log_hi, log_lo);
+    LogShiftImpl<true, kStream>(x, y, n, m, temp, log_hi, log_lo);
     return;
   }
   // T = 1: y = x - c with c = m + log_sum held as c_hi + c_lo. x - c_hi rounds by at most half an

@@ -24,26 +24,24 @@ W LogOfSplitSum(W count, W rest) {
   return std::log(count) + std::log1p(rest / count);
 }
 
-// The shift s of a row's (or chunk's) exponentials exp((x - s)/T), and whether x - s is exact
-// wherever it matters (then the kernel skips the TwoSum residual, ~20% of its work):
-//  - max/T in [0, 60] (f32; [0, 700] f64): s = 0, so x - s = x. The exponentials stay finite
-//    (e^60) and at most 1 relative to the max's, so what they flush to zero is below 2^-126 in
-//    the output too;
-//  - |max/T| large: s = max, and every x whose exponential is not flushed lies within a factor of
-//    2 of the max, where subtraction is exact (Sterbenz): max/T >= 2 * 87.4 or <= -87.4 (f32);
-//  - otherwise s = max with the residual.
+// The shift s of a row's (or chunk's) exponentials exp((x - s)/T), and whether it is 0 (then the
+// kernels take x itself, exactly, and skip the TwoSum residual of x - s: ~20% of their work):
+//  - max/T in [0, 60] (f32; [0, 700] f64): s = 0. The exponentials stay finite (e^60) and at
+//    most 1 relative to the max's, so what they flush to zero is below 2^-126 in the output too;
+//  - otherwise s = max, with the residual.
+// (Rows with |max/T| beyond the flush range could skip the residual too, by Sterbenz's lemma, but
+// a third kernel instance per op for such rows did not earn its code.)
 template <typename T>
 struct Shift {
   T value;
-  bool exact;
+  bool zero;  // value == 0
 };
 template <typename T>
 Shift<T> ChooseShift(T max, double temperature) {
   constexpr double kZeroShiftUpTo = sizeof(T) == 4 ? 60 : 700;
-  constexpr double kFlushedBelow = sizeof(T) == 4 ? 87.4 : 745.2;
   const double scaled_max = static_cast<double>(max) / temperature;
   if (scaled_max >= 0 && scaled_max <= kZeroShiftUpTo) return {T(0), true};
-  return {max, scaled_max >= 2 * kFlushedBelow || scaled_max <= -kFlushedBelow};
+  return {max, false};
 }
 
 // Whether the fast sums are not precise enough for a log op, so that the row's split sum must be

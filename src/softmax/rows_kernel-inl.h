@@ -116,7 +116,7 @@ void WholeRows(internal::RowOp op, const T* x, std::ptrdiff_t x_stride, T* y,
       }
       T* e = softmax || copy_x ? y + (r0 + i) * y_stride : nullptr;
       sums[i] = RowExpSum(x + (r0 + i) * x_stride, e, n, max[i], shift[i].value, temp,
-                          shift[i].exact, !softmax, ahead);
+                          shift[i].zero, !softmax, ahead);
     }
     W log_sums[kGroup], rests[kGroup];
     if (!softmax) LogsOfSums(sums, max, shift, g, temperature, log_sums, rests);
