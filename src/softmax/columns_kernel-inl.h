@@ -37,8 +37,8 @@ void ColumnExpSums(D d, const hn::TFromD<D>* x, hn::TFromD<D>* y, std::size_t le
   auto exp_of = [&](std::size_t k) HWY_ATTR {
     const V v = hn::LoadU(d, x + k * inner);
     V hi, lo;
-    ShiftedLogit<kScaled, kZeroShift ? ShiftKind::kZero : ShiftKind::kResidual>(
-        v, vshift, vinv, vt, vtlo, hi, lo);
+    ShiftedLogit<kScaled, kZeroShift ? ShiftKind::kZero : ShiftKind::kResidual>(v, vshift, vinv, vt,
+                                                                                vtlo, hi, lo);
     const V e = ExpOfShifted < kScaled || !kZeroShift > (d, hi, lo);
     if constexpr (kSoftmax) {
       hn::StoreU(e, d, y + k * inner);
@@ -116,10 +116,10 @@ std::size_t ColumnsImpl(internal::RowOp op, const T* x, T* y, std::size_t length
     };
     if (softmax) {
       zero_shift ? exp_sums(std::true_type(), std::true_type())
-            : exp_sums(std::false_type(), std::true_type());
+                 : exp_sums(std::false_type(), std::true_type());
     } else {
       zero_shift ? exp_sums(std::true_type(), std::false_type())
-            : exp_sums(std::false_type(), std::false_type());
+                 : exp_sums(std::false_type(), std::false_type());
     }
     lane_sums.Store(sums, errs);
     hn::Store(count, d, counts);

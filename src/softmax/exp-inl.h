@@ -73,8 +73,8 @@ template <bool kScaled, ShiftKind kShift, class V>
 HWY_INLINE void ShiftedLogit(V x, V m, V inv_t, V t, V t_lo, V& hi, V& lo) {
   const V neg_m = hn::Neg(m);
   const V d = kShift == ShiftKind::kZero ? x : hn::Add(x, neg_m);
-  const V d_err = kShift == ShiftKind::kResidual ? TwoSumError(x, neg_m, d)
-                                                 : hn::Zero(hn::DFromV<V>());
+  const V d_err =
+      kShift == ShiftKind::kResidual ? TwoSumError(x, neg_m, d) : hn::Zero(hn::DFromV<V>());
   if constexpr (kScaled) {
     const V q = hn::Mul(d, inv_t);  // ~ d / T
     const V qt = hn::Mul(q, t);

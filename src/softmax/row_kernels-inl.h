@@ -34,8 +34,11 @@ HWY_INLINE void PrefetchToL2ForWrite(const void* p) {
   __builtin_prefetch(p, /*rw=*/1, /*locality=*/2);
 }
 
+// The per-row kernels are inlined into WholeRows' loops (and exist out of line for the driver's
+// table): at K = 128 their calls cost ~4% (32768x128, 1 thread: softmax 0.225 -> 0.214,
+// log_softmax 0.274 -> 0.268 ns/element).
 template <typename T>
-T RowMax(const T* HWY_RESTRICT x, std::size_t n) {
+HWY_INLINE T RowMax(const T* HWY_RESTRICT x, std::size_t n) {
   const hn::ScalableTag<T> d;
   const std::size_t N = hn::Lanes(d);
   if (n < N) {
@@ -148,7 +151,7 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
   auto exp_of = [&](V v) HWY_ATTR {
     V hi, lo;
     ShiftedLogit<kScaled, kZeroShift ? ShiftKind::kZero : ShiftKind::kResidual>(v, vm, vinv, vt,
-                                                                             vtlo, hi, lo);
+                                                                                vtlo, hi, lo);
     V ev = ExpOfShifted < kScaled || !kZeroShift > (d, hi, lo);
     if constexpr (kSplit) {
       // Compared with the max itself, not hi == 0, so that the shift may be 0 here too.
@@ -257,10 +260,10 @@ internal::ExpSum RowExpSum(const T* x, T* out, std::size_t n, T max, T m,
   // One instance per flag combination: the flags are loop-invariant, so each loop is branch-free.
   if (temp.scaled) {
     return zero_shift ? ExpSumFor<true, true>(x, out, n, max, m, temp, split_max, ahead)
-                       : ExpSumFor<true, false>(x, out, n, max, m, temp, split_max, ahead);
+                      : ExpSumFor<true, false>(x, out, n, max, m, temp, split_max, ahead);
   }
   return zero_shift ? ExpSumFor<false, true>(x, out, n, max, m, temp, split_max, ahead)
-                     : ExpSumFor<false, false>(x, out, n, max, m, temp, split_max, ahead);
+                    : ExpSumFor<false, false>(x, out, n, max, m, temp, split_max, ahead);
 }
 
 // Applies `op` to every vector of src and writes dst; the tail goes through a buffer.
@@ -300,7 +303,7 @@ HWY_INLINE void TransformRow(D d, const hn::TFromD<D>* src, hn::TFromD<D>* dst, 
 }
 
 template <typename T>
-void RowScale(const T* e, T* y, std::size_t n, T factor) {
+HWY_INLINE void RowScale(const T* e, T* y, std::size_t n, T factor) {
   const hn::ScalableTag<T> d;
   const auto f = hn::Set(d, factor);
   TransformRow(d, e, y, n, [f](auto v) HWY_ATTR { return hn::Mul(v, f); });
@@ -324,8 +327,8 @@ void LogShiftImpl(const T* x, T* y, std::size_t n, T m, const internal::Temperat
 }
 
 template <bool kStream = false, typename T>
-void RowLogShift(const T* x, T* y, std::size_t n, T m, const internal::Temperature<T>& temp,
-                 T log_hi, T log_lo) {
+HWY_INLINE void RowLogShift(const T* x, T* y, std::size_t n, T m,
+                            const internal::Temperature<T>& temp, T log_hi, T log_lo) {
   if (temp.scaled) {
     LogShiftImpl<true, kStream>(x, y, n, m, temp, log_hi, log_lo);
     return;

@@ -33,9 +33,11 @@ void LogsOfSums(const internal::ExpSum (&sums)[kGroup], const T (&max)[kGroup],
                 double (&logs)[kGroup], double (&rests)[kGroup]) {
   const hn::CappedTag<double, kGroup> d;
   double to_max[kGroup] = {};
+  const double inv_temperature = 1 / temperature;  // far below f32's ulp in exp(to_max)
   for (std::size_t i = 0; i < g; ++i) {
     rests[i] = sums[i].sum + sums[i].sum_lo;
-    to_max[i] = (static_cast<double>(shift[i].value) - static_cast<double>(max[i])) / temperature;
+    to_max[i] =
+        (static_cast<double>(shift[i].value) - static_cast<double>(max[i])) * inv_temperature;
   }
   for (std::size_t i = 0; i < kGroup; i += hn::Lanes(d)) {
     const auto diff = hn::LoadU(d, to_max + i);
