@@ -130,17 +130,26 @@ class ContiguousRows {
   // L1) and the output pass runs in place. Measured, log_softmax f32 ns/element at 1 / 2 threads:
   // 16x128256 (cache-resident) 0.23 streamed, 0.187 in place; 512x32000 0.25 / 0.155 streamed,
   // 0.25 / 0.19 in place; 1x16777216 0.32 / 0.205 streamed, 0.36 / 0.26 in place.
-  void Run(const T* x, T* y, T* lse, std::int64_t length, int threads, bool stream) const {
+  // `next_row_follows`: the caller's next row starts at x + length and y + length and is this
+  // thread's, so that the last chunk prefetches its start, y too: the first chunk of every row
+  // stored into lines not yet owned before (512x32000, 1 thread: softmax 0.277 -> 0.240
+  // ns/element, 1.51 -> 1.30 x copy).
+  void Run(const T* x, T* y, T* lse, std::int64_t length, int threads, bool stream,
+           bool next_row_follows) const {
     const std::int64_t chunk = ChunkLength<T>(length);
     const std::int64_t num_chunks = (length + chunk - 1) / chunk;
     ChunkState<T> states[kMaxChunks];
     ParallelFor(num_chunks, threads, [&](std::int64_t begin, std::int64_t end) {
       for (std::int64_t c = begin; c < end; ++c) {
         const std::int64_t n = std::min(chunk, length - c * chunk);
-        // The next chunk is prefetched while this one is exponentiated; past the row's end that is
-        // the next row of a contiguous block (and harmless otherwise). Its y is prefetched for
-        // write only within this thread's chunks: another thread's lines would be taken from it.
+        // The next chunk is prefetched while this one is exponentiated, and after the last one
+        // the next row's first. y is prefetched for write only within this thread's chunks:
+        // another thread's lines would be taken from it.
         Lookahead<T> ahead{x + (c + 1) * chunk, c + 1 < end ? y + (c + 1) * chunk : nullptr};
+        if (c + 1 == num_chunks) {
+          ahead.read = x + length;  // harmless if nothing follows: a prefetch never faults
+          ahead.write = next_row_follows ? y + length : nullptr;
+        }
         ProcessChunk(x + c * chunk, y + c * chunk, n, ahead, stream, states[c]);
       }
     });
@@ -405,8 +414,14 @@ class RowJob {
         WriteExtremeTemperatureRow(op_, temperature_, row);
       } else if (contiguous_rows_) {
         if constexpr (kNative) {
+          bool next_row_follows = false;
+          if (r + 1 < end && op_ != RowOp::kLogSumExp) {
+            const RowRef<S> next = RowAt(r + 1);
+            next_row_follows = next.x == row.x + length_ && next.y == row.y + length_;
+          }
           ContiguousRows<Native>(KernelsFor<Native>(table_), op_, temperature_)
-              .Run(row.x, row.y, row.lse, length_, threads_in_row_, stream_output_);
+              .Run(row.x, row.y, row.lse, length_, threads_in_row_, stream_output_,
+                   next_row_follows);
         }
       } else if (compute_f32_) {
         StagedRows<float, S>(table_.f32, op_, temperature_).Run(row);
