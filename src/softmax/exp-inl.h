@@ -106,8 +106,7 @@ HWY_INLINE hn::Vec<D> ExpOfShifted(D d, hn::Vec<D> hi, hn::Vec<D> lo) {
     // AVX-512 scales by 2^k in one instruction (VSCALEFPS), rounding once and underflowing
     // gradually to 0, so hi only needs clamping at -110 (2^-158: 0) for -inf and huge negative
     // lanes: 2 vector operations instead of 4 (the flush is then not needed), measured 3% of
-    // log_softmax at K = 128. Highway 1.0.3 has no op for it; this is smx's one use of an
-    // intrinsic, kept to this helper.
+    // log_softmax at K = 128. Highway 1.0.3 has no op for it, so the intrinsic is used here.
     const V kShifter = hn::Set(d, 0x1.8p23f);  // 1.5 * 2^23
     const V kLog2e = hn::Set(d, 1.44269504088896341f);
     // Cody-Waite: ln2_hi has 9 significant bits, so k ln2_hi (|k| <= 159) is exact without FMA.
