@@ -97,6 +97,19 @@ const std::vector<Fill>& Fills() {
        {1.0, 3.0},
        0.0,
        0.99},
+      // A dominant max at and around the edges where logsumexp stops keeping the max entries
+      // apart (m >= 1 or m <= -1 - log K: then |m + log(sum)| >= 1 and the plain sum suffices).
+      {"dominant_at_split_edges",
+       [](auto& rng, auto& z, bool) {
+         const double log_k = std::log(static_cast<double>(z.size()));
+         const double edges[] = {1.0, 0.999, 1.001, -0.5, -1 - log_k, -0.99 - log_k, -1.01 - log_k};
+         const double m = edges[std::uniform_int_distribution<int>(0, 6)(rng)];
+         for (auto& v : z) v = m - 18 + Normal(rng, 1);
+         z[z.size() / 2] = m;
+       },
+       {1.0},
+       0.99,
+       0.99},
       {"all_negative",
        [](auto& rng, auto& z, bool) {
          for (auto& v : z) v = -Uniform(rng, 1, 40);
