@@ -317,9 +317,65 @@ class Report:
         lines.append("")
         return lines
 
+    def bar(self) -> list[str]:
+        """The core issue's bar from the C++ process alone, where smx, the C++ peers and the copy
+        are timed interleaved: the fastest peer's softmax over the copy, ÷ 1.15 at 1 thread and
+        ÷ 1.5 at 2 (a single-threaded peer counts at 2 threads with its 1-thread time over the
+        2-thread copy), or the copy ÷ 0.9, whichever is larger; smx's softmax and log_softmax are
+        both held to it."""
+        lines = [
+            "## The bar of the core issue (C++ process)",
+            "",
+            "Ratios to the copy of the same run: fastest peer (oneDNN, XNNPACK, Eigen; softmax), "
+            "the bar = max(peer ÷ 1.15 at 1 thread or ÷ 1.5 at 2 threads, 1 ÷ 0.9), and smx. "
+            "All from one process, interleaved, so that a change in the machine's memory "
+            "bandwidth between runs moves every figure of a row together.",
+            "",
+            "| shape | threads | fastest peer (×copy) | bar (×copy) | smx softmax | "
+            "smx log_softmax |",
+            "|---|---:|---|---:|---:|---:|",
+        ]
+        met = total = 0
+        for shape in self.shapes:
+            for threads in self.threads:
+                copy = self.find("cpp", "copy", "copy", "out", shape, threads)
+                if copy is None:
+                    continue
+                copy_ns = copy["ns_per_element"]
+                peers = []
+                for t in self.timing:
+                    if (t["process"], t["op"], t["shape"]) != ("cpp", "softmax", shape):
+                        continue
+                    if t["impl"] in ("smx", "copy") or t.get("single_threaded"):
+                        continue
+                    if t["threads"] == threads or (t["threads"] == 1 and t["impl"] == "eigen"):
+                        label = t["impl"] + (" (1 thread)" if t["threads"] != threads else "")
+                        peers.append((t["ns_per_element"] / copy_ns, label))
+                if not peers:
+                    continue
+                best = min(peers)
+                bar = max(best[0] / (1.15 if threads == 1 else 1.5), 1 / 0.9)
+                cells = []
+                for op in OPS:
+                    t = self.find("cpp", "smx", op, "out", shape, threads)
+                    if t is None:
+                        cells.append("—")
+                        continue
+                    r = t["ns_per_element"] / copy_ns
+                    total += 1
+                    met += r <= bar
+                    cells.append(f"{r:.2f} {'✓' if r <= bar else '✗'}")
+                lines.append(
+                    f"| {shape} | {threads} | {best[1]} {best[0]:.2f} | {bar:.2f} | "
+                    + " | ".join(cells) + " |"
+                )
+        lines += ["", f"{met} of {total} (shape, threads, op) meet the bar in this run.", ""]
+        return lines
+
     def markdown(self, command: str, started: str, seconds: float) -> str:
         lines = self.header(command, started, seconds)
         lines += self.summary()
+        lines += self.bar()
         for shape in self.shapes:
             for threads in self.threads:
                 lines += self.table(shape, threads)

@@ -50,7 +50,9 @@ struct Options {
   std::string accuracy_file;
 };
 
-constexpr std::chrono::milliseconds kSettle{5};
+// Untimed pause before each batch: XNNPACK's pthreadpool workers spin for milliseconds after a
+// batch (5 ms was not always enough at 2 threads).
+constexpr std::chrono::milliseconds kSettle{20};
 
 // One timed implementation of a group.
 struct Entry {
@@ -149,9 +151,17 @@ void TimeGroup(std::vector<Entry>& entries, const Options& options) {
     const double once = std::max(SecondsOf(e.run, 1), 1e-9);
     e.calls = std::max(1, static_cast<int>(std::ceil(options.min_batch_seconds / once)));
   }
+  // Each round in a new order (a fixed seed): a rotation would keep every entry behind the same
+  // neighbour, and at 2 threads XNNPACK's pthreadpool workers were measured still spinning 5 ms
+  // after their batch, taking a core from whatever came next (smx's log_softmax after XNNPACK's
+  // softmax: 0.18-0.38 ns/element against 0.12 alone on 4096x1000).
+  std::mt19937 shuffle(12345);
+  std::vector<std::size_t> order(entries.size());
+  for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
   for (int round = 0; round < options.rounds; ++round) {
-    for (std::size_t k = 0; k < entries.size(); ++k) {
-      Entry& e = entries[(k + static_cast<std::size_t>(round)) % entries.size()];
+    std::shuffle(order.begin(), order.end(), shuffle);
+    for (std::size_t k : order) {
+      Entry& e = entries[k];
       // Untimed: lets the previous implementation's spinning pool threads (OpenMP,
       // pthreadpool) go to sleep, so that they do not take a core from this batch.
       std::this_thread::sleep_for(kSettle);
