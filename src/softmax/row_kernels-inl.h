@@ -30,16 +30,8 @@ namespace hn = hwy::HWY_NAMESPACE;
 // 0.24 -> 0.16, where an L1 prefetch (hwy::Prefetch) had changed nothing. A prefetch never faults,
 // so addresses past the caller's array are harmless.
 HWY_INLINE void PrefetchToL2(const void* p) { __builtin_prefetch(p, /*rw=*/0, /*locality=*/2); }
-// For write: GCC emits a read prefetch for __builtin_prefetch(p, 1) unless built with -mprfchw,
-// and the store then still has to take the line over. Every AVX-512 CPU has PREFETCHW (Intel since
-// Broadwell, AMD since K8), so that target asks for ownership directly (32768x128, 1 thread,
-// ns/element: softmax 0.217 -> 0.210, log_softmax 0.263 -> 0.258, medians of 4).
 HWY_INLINE void PrefetchToL2ForWrite(const void* p) {
-#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
-  asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p)));
-#else
   __builtin_prefetch(p, /*rw=*/1, /*locality=*/2);
-#endif
 }
 
 // The per-row kernels are inlined into WholeRows' loops (and exist out of line for the driver's
