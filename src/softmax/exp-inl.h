@@ -117,7 +117,9 @@ HWY_INLINE hn::Vec<D> ExpOfShifted(D d, hn::Vec<D> hi, hn::Vec<D> lo) {
 #else
     constexpr bool kScalef = false;
 #endif
-    const V kFlushBelow = hn::Set(d, kScalef ? -110.0f : -87.3365479f);  // ln(2^-126)
+    // Below it the result is 0: ln(2^-126) for the exponent-field add, which needs a normal
+    // result; -110 (a clamp, e^-110 < 2^-150) for VSCALEFPS, which underflows gradually.
+    const V kFlushBelow = hn::Set(d, kScalef ? -110.0f : -87.3365479f);
     // Max(floor, NaN) is NaN: x86's max returns its second operand when either is NaN.
     const V h = kScalef ? hn::Max(kFlushBelow, hi) : hi;
     const V kb = hn::MulAdd(h, kLog2e, kShifter);

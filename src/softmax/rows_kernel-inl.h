@@ -138,7 +138,7 @@ void WholeRows(internal::RowOp op, const T* x, std::ptrdiff_t x_stride, T* y,
       sums[i] = RowExpSum(x + (r0 + i) * x_stride, e, n, max[i], shift[i].value, temp,
                           shift[i].zero, split_max(max[i]), ahead);
     }
-    W log_sums[kGroup], rests[kGroup];
+    W log_sums[kGroup] = {}, rests[kGroup] = {};  // the vector log reads whole vectors
     if (!softmax) LogsOfSums(sums, max, shift, g, temperature, log_sums, rests);
     for (std::size_t i = 0; i < g; ++i) {
       if (!finite[i]) continue;
