@@ -38,6 +38,16 @@ __all__ = [
 ]
 
 
+def _same_shape_op(name: str, kernel: Any, x: Any, dim: int, temperature: float, out: Any) -> Any:
+    """softmax and log_softmax: the output has x's shape; checks, output, kernel call."""
+    a = _array.Input(x, name)
+    d = a.dim(dim)
+    t = a.temperature(temperature)
+    y = a.output(a.shape, out)
+    kernel(a.array, y.array, d, t, a.dtype_override)
+    return y.result
+
+
 def softmax(x: Any, dim: int = -1, *, temperature: float = 1.0, out: Any = None) -> Any:
     """softmax(x / temperature) along ``dim``: ``exp(x_i/T - m) / sum_j exp(x_j/T - m)``.
 
@@ -45,12 +55,7 @@ def softmax(x: Any, dim: int = -1, *, temperature: float = 1.0, out: Any = None)
     NaN, all -inf gives 0. ``temperature=0`` is the hardmax (1/c on the c maxima), ``inf`` the
     uniform 1/K. ``out`` (same shape and dtype, may be ``x`` itself) receives the result.
     """
-    a = _array.Input(x, "softmax")
-    d = a.dim(dim)
-    t = a.temperature(temperature)
-    y = a.output(a.shape, out)
-    _smx.softmax(a.array, y.array, d, t, a.dtype_override)
-    return y.result
+    return _same_shape_op("softmax", _smx.softmax, x, dim, temperature, out)
 
 
 def log_softmax(x: Any, dim: int = -1, *, temperature: float = 1.0, out: Any = None) -> Any:
@@ -60,12 +65,7 @@ def log_softmax(x: Any, dim: int = -1, *, temperature: float = 1.0, out: Any = N
     -inf gives -inf. ``temperature=0``: -log c on the c maxima and -inf elsewhere; ``inf``:
     -log K. ``out`` (same shape and dtype, may be ``x`` itself) receives the result.
     """
-    a = _array.Input(x, "log_softmax")
-    d = a.dim(dim)
-    t = a.temperature(temperature)
-    y = a.output(a.shape, out)
-    _smx.log_softmax(a.array, y.array, d, t, a.dtype_override)
-    return y.result
+    return _same_shape_op("log_softmax", _smx.log_softmax, x, dim, temperature, out)
 
 
 def logsumexp(x: Any, dim: int = -1, *, keepdim: bool = False, out: Any = None) -> Any:

@@ -309,16 +309,17 @@ HWY_INLINE void RowScale(const T* e, T* y, std::size_t n, T factor) {
   TransformRow(d, e, y, n, [f](auto v) HWY_ATTR { return hn::Mul(v, f); });
 }
 
-template <bool kScaled, bool kStream = false, typename T>
-void LogShiftImpl(const T* x, T* y, std::size_t n, T m, const internal::Temperature<T>& temp,
-                  T log_hi, T log_lo) {
+// T != 1: y = (x - m)/T - log_sum with the division's residual (T = 1 is in RowLogShift).
+template <bool kStream = false, typename T>
+void ScaledLogShift(const T* x, T* y, std::size_t n, T m, const internal::Temperature<T>& temp,
+                    T log_hi, T log_lo) {
   const hn::ScalableTag<T> d;
   const auto vm = hn::Set(d, m), vinv = hn::Set(d, temp.inv_t), vt = hn::Set(d, temp.t);
   const auto vtlo = hn::Set(d, temp.t_lo);
   const auto vlh = hn::Set(d, log_hi), vll = hn::Set(d, log_lo);
   TransformRow<kStream>(d, x, y, n, [&](auto v) HWY_ATTR {
     hn::Vec<decltype(d)> hi, lo;
-    ShiftedLogit<kScaled, ShiftKind::kPlain>(v, vm, vinv, vt, vtlo, hi, lo);
+    ShiftedLogit<true, ShiftKind::kPlain>(v, vm, vinv, vt, vtlo, hi, lo);
     // hi <= 0 <= log: no cancellation; -inf stays -inf (the NaN in lo is dropped with it).
     const auto main = hn::Sub(hi, vlh);
     const auto fine = hn::Sub(lo, vll);
@@ -330,7 +331,7 @@ template <bool kStream = false, typename T>
 HWY_INLINE void RowLogShift(const T* x, T* y, std::size_t n, T m,
                             const internal::Temperature<T>& temp, T log_hi, T log_lo) {
   if (temp.scaled) {
-    LogShiftImpl<true, kStream>(x, y, n, m, temp, log_hi, log_lo);
+    ScaledLogShift<kStream>(x, y, n, m, temp, log_hi, log_lo);
     return;
   }
   // T = 1: y = x - c with c = m + log_sum held as c_hi + c_lo. x - c_hi rounds by at most half an
