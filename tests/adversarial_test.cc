@@ -143,6 +143,19 @@ const std::vector<Fill>& Fills() {
        {1.0, 0.5},
        0.99,
        0.99},
+      // A dominant max whose other terms all lie below the fast exponential's range (f32: e^-88
+      // and less, subnormal or flushed), while their sum, the max entry's -log_softmax, is a
+      // normal f32 from K ~ 100 on: only the precise retake of the row's sum gets it right.
+      {"dominant_rest_below_flush",
+       [](auto& rng, auto& z, bool f64) {
+         const double tops[] = {0.0, 25.0, 70.0, -20.0};  // shifts of 0 and of the max
+         const double m = tops[std::uniform_int_distribution<int>(0, 3)(rng)];
+         for (auto& v : z) v = m - (f64 ? 700 : 88) - Uniform(rng, 0, 4);
+         z[z.size() / 2] = m;
+       },
+       {1.0},
+       0.0,
+       0.0},
       {"span_exp_underflow",  // z - max in [-110, 0]: f32 exp normal/subnormal/zero boundary
        [](auto& rng, auto& z, bool f64) {
          const double lo = f64 ? -760 : -110;

@@ -64,11 +64,12 @@ struct RowKernels {
   // max of x[0..n), n >= 1. NaN handling is unspecified (callers detect NaN through the sums).
   T (*max)(const T* x, std::size_t n);
   // Returns the sums of e_i = exp((x_i - s)/T) for a shift s (the max, or 0: see ChooseShift).
-  // `zero_shift`: s is 0, so x_i - s is x_i itself and no rounding residual is computed. `split_max` (the log ops): the entries equal to `max` are
-  // counted instead of summed. When `out` != nullptr (it may be x), it receives e_i (softmax) or,
-  // with split_max, a copy of x_i: the log ops' output pass then runs in place on lines that are
-  // already in cache and owned (measured on 16x128256 f32: log_softmax 0.23 -> 0.187 ns/element).
-  // `ahead`: n elements of each to bring toward the cache meanwhile (the next chunk or row).
+  // `zero_shift`: s is 0, so x_i - s is x_i itself and no rounding residual is computed.
+  // `split_max` (the log ops): the entries equal to `max` are counted instead of summed. When
+  // `out` != nullptr (it may be x), it receives e_i (softmax) or, with split_max, a copy of x_i:
+  // the log ops' output pass then runs in place on lines that are already in cache and owned
+  // (measured on 16x128256 f32: log_softmax 0.23 -> 0.187 ns/element). `ahead`: n elements of each
+  // to bring toward the cache meanwhile (the next chunk or row).
   ExpSum (*exp_sum)(const T* x, T* out, std::size_t n, T max, T s, const Temperature<T>& temp,
                     bool zero_shift, bool split_max, Lookahead<T> ahead);
   // y_i = e_i * factor (y may be e).

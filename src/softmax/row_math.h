@@ -54,11 +54,15 @@ Shift<T> ChooseShift(T max, double temperature) {
 //    to more than the working precision.
 // Rare by construction (a dominant entry with rest < 1e-28, or m ~ -log_sum); the recomputation
 // costs a scalar exp per element of that row.
+// (The group kernel of f32 rows applies the same test to 8 rows at once in f64 lanes.)
+template <typename T>
+constexpr double kTinyRestPerElement = sizeof(T) == 4 ? 0x1p-100 : 0x1p-1000;
+constexpr double kCancellingLogSumExp = 0.5;
 template <typename T, typename W>
 bool NeedsPreciseSum(RowOp op, W m, W log_sum, W rest, std::size_t n) {
-  constexpr W kTiny = sizeof(T) == 4 ? W(0x1p-100) : W(0x1p-1000);
-  if (rest < kTiny * static_cast<W>(n)) return true;
-  return op == RowOp::kLogSumExp && std::fabs(m + log_sum) < W(0.5) * std::fabs(log_sum);
+  if (rest < static_cast<W>(kTinyRestPerElement<T>) * static_cast<W>(n)) return true;
+  return op == RowOp::kLogSumExp &&
+         std::fabs(m + log_sum) < static_cast<W>(kCancellingLogSumExp) * std::fabs(log_sum);
 }
 
 // The split sum (count of entries equal to m; sum of exp((x - m)/T) over the others) with scalar

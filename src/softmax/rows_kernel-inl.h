@@ -12,62 +12,102 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 
-#include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
 #include "softmax/kernels.h"
 #include "softmax/row_kernels-inl.h"
 #include "softmax/row_math.h"
+#include "softmax/wide_log-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace smx::HWY_NAMESPACE {
 
-// log(sum) of each row's split sums relative to the row max, and the sum of the non-max terms
-// relative to it (`rests`). The kernel summed relative to the shift s (0 or the max), so the rest
-// is first scaled by exp((s - max)/T). For f32 data the group's scalings and log1p are one vector
-// exp and one vector log1p in f64, Highway's (1 and 2 ULP in f64, far below f32's ulp): a libm
-// call per row cost ~20 ns, 0.16 ns per element of a 128-long row.
-template <std::size_t kGroup, typename T>
-void LogsOfSums(const internal::ExpSum (&sums)[kGroup], const T (&max)[kGroup],
-                const internal::Shift<T> (&shift)[kGroup], std::size_t g, double temperature,
-                double (&logs)[kGroup], double (&rests)[kGroup]) {
+// What a log op's output pass needs per row of a group, from the rows' split sums.
+template <typename T, std::size_t kGroup>
+struct GroupLogs {
+  using W = internal::Wide<T>;
+  // Per row: the sum as the kernel returned it (relative to the shift, non-max terms only when
+  // split) and its count of max entries; filled by WholeRows.
+  W sum[kGroup];
+  double count[kGroup];
+  // log(sum) relative to the row max, and the non-max terms relative to it.
+  W log_sum[kGroup];
+  W rest[kGroup];
+  // Bit i set: row i takes the scalar path (ties at the max, sums that NeedsPreciseSum, every
+  // row of f64 data). Otherwise a_hi + a_lo is the row's constant: logsumexp's result (a_hi),
+  // log_softmax's c = m + log_sum at T = 1 (y = x - c), log_sum at T != 1.
+  std::uint32_t scalar_rows;
+  T a_hi[kGroup], a_lo[kGroup];
+};
+
+// f32 data: the whole group's logs at once, in f64 lanes. The kernel summed relative to the shift
+// s (0 or the max), so the rest is scaled by exp((s - max)/T) first; then log1p(rest). These and
+// the constants of the output pass were a scalar chain per row (a libm log1p call alone cost
+// ~20 ns, 0.16 ns per element of a 128-long row; the scalar bookkeeping 4% at K = 128).
+template <std::size_t kGroup>
+void LogsOfGroup(internal::RowOp op, const float (&max)[kGroup], const float (&shift)[kGroup],
+                 std::size_t g, double temperature, bool scaled, std::size_t n,
+                 GroupLogs<float, kGroup>& s) {
   const hn::CappedTag<double, kGroup> d;
-  double to_max[kGroup] = {}, max_terms[kGroup] = {};
-  const double inv_temperature = 1 / temperature;  // far below f32's ulp in exp(to_max)
-  for (std::size_t i = 0; i < g; ++i) {
-    rests[i] = sums[i].sum + sums[i].sum_lo;
-    to_max[i] =
-        (static_cast<double>(shift[i].value) - static_cast<double>(max[i])) * inv_temperature;
-    max_terms[i] = sums[i].max_count == 0 ? 1 : 0;  // an unsplit sum: take out one max term
+  const hn::Rebind<float, decltype(d)> df;
+  const auto inv_temperature = hn::Set(d, 1 / temperature);  // far below f32's ulp in exp()
+  const auto zero = hn::Zero(d), one = hn::Set(d, 1.0);
+  const auto tiny = hn::Set(d, internal::kTinyRestPerElement<float> * static_cast<double>(n));
+  const auto cancels = hn::Set(d, internal::kCancellingLogSumExp);
+  // logsumexp's result and log_softmax's constant at T = 1 add the max.
+  const bool add_max = op == internal::RowOp::kLogSumExp || !scaled;
+  s.scalar_rows = 0;
+  for (std::size_t i = 0; i < g; i += hn::Lanes(d)) {  // kGroup is a multiple of the lanes
+    const auto m = hn::PromoteTo(d, hn::LoadU(df, max + i));
+    const auto to_max =
+        hn::Mul(hn::Sub(hn::PromoteTo(d, hn::LoadU(df, shift + i)), m), inv_temperature);
+    const auto count = hn::LoadU(d, s.count + i);
+    // An unsplit sum holds one max term: take it out.
+    const auto rest = hn::Sub(hn::Mul(hn::LoadU(d, s.sum + i), ExpOfNonPositive(d, to_max)),
+                              hn::IfThenElseZero(hn::Eq(count, zero), one));
+    const auto log_sum = Log1pOfSum(d, rest);
+    hn::StoreU(rest, d, s.rest + i);
+    hn::StoreU(log_sum, d, s.log_sum + i);
+    const auto c = hn::Add(m, log_sum);
+    // NeedsPreciseSum's rows, and ties at the max (log(count) + log1p(rest/count)).
+    auto scalar = hn::Or(hn::Lt(rest, tiny), hn::Gt(count, one));
+    if (op == internal::RowOp::kLogSumExp) {
+      scalar = hn::Or(scalar, hn::Lt(hn::Abs(c), hn::Mul(cancels, hn::Abs(log_sum))));
+    }
+    const auto a = add_max ? c : log_sum;
+    const auto a_hi = hn::DemoteTo(df, a);
+    // log_softmax's c_lo is (m - c_hi) + log_sum, not c - c_hi: see RowLogShift.
+    const auto a_lo =
+        hn::DemoteTo(df, add_max ? hn::Add(hn::Sub(m, hn::PromoteTo(d, a_hi)), log_sum)
+                                 : hn::Sub(a, hn::PromoteTo(d, a_hi)));
+    hn::StoreU(a_hi, df, s.a_hi + i);
+    hn::StoreU(a_lo, df, s.a_lo + i);
+    std::uint8_t bits[2] = {};  // kGroup <= 16 lanes
+    hn::StoreMaskBits(d, scalar, bits);
+    s.scalar_rows |= static_cast<std::uint32_t>(bits[0] | bits[1] << 8) << i;
   }
-  for (std::size_t i = 0; i < kGroup; i += hn::Lanes(d)) {
-    const auto diff = hn::LoadU(d, to_max + i);
-    const auto scale = hn::IfThenElse(hn::Eq(diff, hn::Zero(d)), hn::Set(d, 1.0), hn::Exp(d, diff));
-    const auto rest = hn::Sub(hn::Mul(hn::LoadU(d, rests + i), scale), hn::LoadU(d, max_terms + i));
-    hn::StoreU(rest, d, rests + i);
-    hn::StoreU(hn::Log1p(d, rest), d, logs + i);
-  }
   for (std::size_t i = 0; i < g; ++i) {
-    if (sums[i].max_count > 1) logs[i] = internal::LogOfSplitSum(sums[i].max_count, rests[i]);
+    if (s.count[i] > 1) s.log_sum[i] = internal::LogOfSplitSum(s.count[i], s.rest[i]);
   }
 }
-template <std::size_t kGroup, typename T>
-void LogsOfSums(const internal::ExpSum (&sums)[kGroup], const T (&max)[kGroup],
-                const internal::Shift<T> (&shift)[kGroup], std::size_t g, double temperature,
-                long double (&logs)[kGroup], long double (&rests)[kGroup]) {
+
+// f64 data: every row the scalar way, in long double.
+template <std::size_t kGroup>
+void LogsOfGroup(internal::RowOp, const double (&max)[kGroup], const double (&shift)[kGroup],
+                 std::size_t g, double temperature, bool, std::size_t,
+                 GroupLogs<double, kGroup>& s) {
   for (std::size_t i = 0; i < g; ++i) {
-    const long double to_max =
-        (static_cast<long double>(shift[i].value) - static_cast<long double>(max[i])) /
-        static_cast<long double>(temperature);
-    rests[i] = (static_cast<long double>(sums[i].sum) + sums[i].sum_lo) *
-               (to_max == 0 ? 1.0L : std::exp(to_max));
-    long double count = sums[i].max_count;
+    const long double to_max = (static_cast<long double>(shift[i]) - max[i]) / temperature;
+    s.rest[i] = s.sum[i] * (to_max == 0 ? 1.0L : std::exp(to_max));
+    long double count = s.count[i];
     if (count == 0) {  // an unsplit sum: take out one max term
       count = 1;
-      rests[i] -= 1;
+      s.rest[i] -= 1;
     }
-    logs[i] = internal::LogOfSplitSum(count, rests[i]);
+    s.log_sum[i] = internal::LogOfSplitSum(count, s.rest[i]);
   }
+  s.scalar_rows = ~std::uint32_t{0};
 }
 
 template <typename T>
@@ -112,20 +152,20 @@ void WholeRows(internal::RowOp op, const T* x, std::ptrdiff_t x_stride, T* y,
   };
   for (std::size_t r0 = 0; r0 < rows; r0 += group) {
     const std::size_t g = rows - r0 < group ? rows - r0 : group;
-    T max[kGroup];
-    internal::Shift<T> shift[kGroup];
-    internal::ExpSum sums[kGroup];
+    T max[kGroup], shift[kGroup];
     bool finite[kGroup];
+    internal::ExpSum sums[kGroup];
     for (std::size_t i = 0; i < g; ++i) max[i] = RowMax(x + (r0 + i) * x_stride, n);
     for (std::size_t i = 0; i < g; ++i) {
       finite[i] = std::isfinite(max[i]);
       if (!finite[i]) {
         special(r0 + i);
-        shift[i] = {T(0), true};  // defined values for the group's vector log (results unused)
+        max[i] = shift[i] = 0;  // defined values for the group's vector log (results unused)
         sums[i] = internal::ExpSum{};
         continue;
       }
-      shift[i] = internal::ChooseShift(max[i], temperature);
+      const internal::Shift<T> row_shift = internal::ChooseShift(max[i], temperature);
+      shift[i] = row_shift.value;
       // Prefetches the same row of a group further on (see the distances above).
       internal::Lookahead<T> ahead;
       if (const std::size_t next = r0 + i + read_ahead * group; next < rows) {
@@ -135,32 +175,53 @@ void WholeRows(internal::RowOp op, const T* x, std::ptrdiff_t x_stride, T* y,
         ahead.write = y + next * y_stride;
       }
       T* e = softmax || copy_x ? y + (r0 + i) * y_stride : nullptr;
-      sums[i] = RowExpSum(x + (r0 + i) * x_stride, e, n, max[i], shift[i].value, temp,
-                          shift[i].zero, split_max(max[i]), ahead);
+      sums[i] = RowExpSum(x + (r0 + i) * x_stride, e, n, max[i], row_shift.value, temp,
+                          row_shift.zero, split_max(max[i]), ahead);
     }
-    W log_sums[kGroup] = {}, rests[kGroup] = {};  // the vector log reads whole vectors
-    if (!softmax) LogsOfSums(sums, max, shift, g, temperature, log_sums, rests);
+    // The sums are moved into the group's arrays only now: storing each as its call returned
+    // waited for that row's reduction and held up retirement (log_softmax, 32768x128, 1 thread:
+    // 5% slower).
+    GroupLogs<T, kGroup> logs;  // not zeroed as a whole: a rep stos per group cost 2% at K = 128
+    if (!softmax) {
+      for (std::size_t i = 0; i < kGroup; ++i) {  // the vector log reads whole vectors, past g
+        const bool row = i < g;
+        logs.sum[i] = row ? static_cast<W>(sums[i].sum) + static_cast<W>(sums[i].sum_lo) : 0;
+        logs.count[i] = row ? sums[i].max_count : 0;
+        if (!row) max[i] = shift[i] = 0;
+      }
+      LogsOfGroup(op, max, shift, g, temperature, temp.scaled, n, logs);
+    }
     for (std::size_t i = 0; i < g; ++i) {
       if (!finite[i]) continue;
+      T* row_y = y + (r0 + i) * y_stride;
       if (softmax) {
         const W sum = static_cast<W>(sums[i].sum) + static_cast<W>(sums[i].sum_lo);
-        RowScale(y + (r0 + i) * y_stride, y + (r0 + i) * y_stride, n, static_cast<T>(1 / sum));
+        RowScale(row_y, row_y, n, static_cast<T>(1 / sum));
         continue;
       }
-      W log_sum = log_sums[i];
-      if (internal::NeedsPreciseSum<T>(op, static_cast<W>(max[i]), log_sum, rests[i], n)) {
+      const T* row_x = copy_x ? row_y : x + (r0 + i) * x_stride;
+      if (!(logs.scalar_rows >> i & 1)) {
+        if (op == internal::RowOp::kLogSumExp) {
+          *row_y = logs.a_hi[i];
+        } else if (temp.scaled) {
+          ScaledLogShift(row_x, row_y, n, max[i], temp, logs.a_hi[i], logs.a_lo[i]);
+        } else {
+          ShiftRow(row_x, row_y, n, logs.a_hi[i], logs.a_lo[i]);
+        }
+        continue;
+      }
+      W log_sum = logs.log_sum[i];
+      if (internal::NeedsPreciseSum<T>(op, static_cast<W>(max[i]), log_sum, logs.rest[i], n)) {
         const T* row = x + (r0 + i) * x_stride;
         log_sum = internal::LogSumOfRow(op, max[i], static_cast<W>(temperature), W(0), W(0), n,
                                         [row](std::size_t j) { return static_cast<W>(row[j]); });
       }
       if (op == internal::RowOp::kLogSumExp) {
-        y[(r0 + i) * y_stride] = static_cast<T>(static_cast<W>(max[i]) + log_sum);
+        *row_y = static_cast<T>(static_cast<W>(max[i]) + log_sum);
       } else {
         T log_hi, log_lo;
         internal::SplitWide(log_sum, log_hi, log_lo);
-        T* row_y = y + (r0 + i) * y_stride;
-        RowLogShift(copy_x ? row_y : x + (r0 + i) * x_stride, row_y, n, max[i], temp, log_hi,
-                    log_lo);
+        RowLogShift(row_x, row_y, n, max[i], temp, log_hi, log_lo);
       }
     }
   }
