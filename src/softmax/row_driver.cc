@@ -140,17 +140,32 @@ class ContiguousRows {
     const std::int64_t num_chunks = (length + chunk - 1) / chunk;
     ChunkState<T> states[kMaxChunks];
     ParallelFor(num_chunks, threads, [&](std::int64_t begin, std::int64_t end) {
+      T next_max = 0;
+      bool next_max_known = false;
       for (std::int64_t c = begin; c < end; ++c) {
         const std::int64_t n = std::min(chunk, length - c * chunk);
         // The next chunk is prefetched while this one is exponentiated, and after the last one
         // the next row's first. y is prefetched for write only within this thread's chunks:
-        // another thread's lines would be taken from it.
+        // another thread's lines would be taken from it. When the data is cache-resident and
+        // this thread computes the next chunk too, this pass also takes the next chunk's max
+        // (16x128256, 1 thread, ns/element: softmax 0.181 -> 0.171, log_softmax 0.195 -> 0.176,
+        // logsumexp 0.142 -> 0.128).
+        // Beyond the caches it would wait on memory, which the prefetch only covers for the pass
+        // after this one (512x32000 softmax: 0.268 -> 0.314; with the prefetch moved 8 KiB ahead
+        // of the max's loads, still 0.281).
         Lookahead<T> ahead{x + (c + 1) * chunk, c + 1 < end ? y + (c + 1) * chunk : nullptr};
         if (c + 1 == num_chunks) {
           ahead.read = x + length;  // harmless if nothing follows: a prefetch never faults
           ahead.write = next_row_follows ? y + length : nullptr;
         }
-        ProcessChunk(x + c * chunk, y + c * chunk, n, ahead, stream, states[c]);
+        NextMax<T> next{x + (c + 1) * chunk,
+                        static_cast<std::size_t>(std::min(chunk, length - (c + 1) * chunk)), 0};
+        const bool fuse = c + 1 < end && !stream;
+        const bool exponentiated =
+            ProcessChunk(x + c * chunk, y + c * chunk, n, ahead, stream,
+                         next_max_known ? &next_max : nullptr, fuse ? &next : nullptr, states[c]);
+        next_max_known = exponentiated && fuse;
+        next_max = next.max;
       }
     });
     T m = states[0].max;
@@ -204,11 +219,13 @@ class ContiguousRows {
   }
 
  private:
-  // The chunk's max, then (softmax) its exponentials stored into y and summed, or (log ops) the
-  // split sums, with x copied into y unless `stream`.
-  void ProcessChunk(const T* x, T* y, std::int64_t n, Lookahead<T> ahead, bool stream,
-                    ChunkState<T>& state) const {
-    state.max = k_.max(x, static_cast<std::size_t>(n));
+  // The chunk's max (unless `known_max`: the previous chunk's pass took it), then (softmax) its
+  // exponentials stored into y and summed, or (log ops) the split sums, with x copied into y
+  // unless `stream`; with `next`, the exp pass also takes next->max. Returns whether the exp pass
+  // ran (and so served `next`).
+  bool ProcessChunk(const T* x, T* y, std::int64_t n, Lookahead<T> ahead, bool stream,
+                    const T* known_max, NextMax<T>* next, ChunkState<T>& state) const {
+    state.max = known_max != nullptr ? *known_max : k_.max(x, static_cast<std::size_t>(n));
     state.x_in_y = false;
     if (!std::isfinite(state.max)) {
       // NaN or +inf make the whole row special; a chunk of only -inf contributes nothing (its
@@ -216,7 +233,7 @@ class ContiguousRows {
       // the special-row scan reads it).
       state.shift = state.max;
       state.sums = ExpSum{};
-      return;
+      return false;
     }
     const bool softmax = op_ == RowOp::kSoftmax;
     state.x_in_y = op_ == RowOp::kLogSoftmax && !stream;
@@ -224,8 +241,13 @@ class ContiguousRows {
     if (!writes_y) ahead.write = nullptr;
     const Shift<T> shift = ChooseShift(state.max, temperature_);
     state.shift = shift.value;
-    state.sums = k_.exp_sum(x, writes_y ? y : nullptr, static_cast<std::size_t>(n), state.max,
-                            shift.value, temp_, shift.zero, !softmax, ahead);
+    T* out = writes_y ? y : nullptr;
+    const auto length = static_cast<std::size_t>(n);
+    state.sums = next != nullptr ? k_.exp_sum_next_max(x, out, length, state.max, shift.value,
+                                                       temp_, shift.zero, !softmax, ahead, *next)
+                                 : k_.exp_sum(x, out, length, state.max, shift.value, temp_,
+                                              shift.zero, !softmax, ahead);
+    return true;
   }
 
   const RowKernels<T>& k_;

@@ -12,6 +12,7 @@
 #define SMX_SOFTMAX_ROW_KERNELS_INL_H_
 #endif
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -136,11 +137,12 @@ class LaneSums {
   hn::Vec<WideD> err_;
 };
 
-template <bool kScaled, bool kZeroShift, bool kStore, bool kSplit, class D>
+template <bool kScaled, bool kZeroShift, bool kStore, bool kSplit, bool kFuseMax, class D>
 internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD<D>* out,
                             std::size_t n, hn::TFromD<D> max, hn::TFromD<D> m,
                             const internal::Temperature<hn::TFromD<D>>& temp,
-                            internal::Lookahead<hn::TFromD<D>> ahead) {
+                            internal::Lookahead<hn::TFromD<D>> ahead,
+                            internal::NextMax<hn::TFromD<D>>* next_max) {
   using T = hn::TFromD<D>;
   using V = hn::Vec<D>;
   const std::size_t N = hn::Lanes(d);
@@ -148,6 +150,11 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
   const V vtlo = hn::Set(d, temp.t_lo), vmax = hn::Set(d, max);
   LaneSums<D> acc0, acc1;
   std::size_t count = 0;
+  // kFuseMax: next_max->max (see NextMax), whole 4-vector blocks in the loop below. A separate
+  // instance: the check and the four accumulators cost the other passes up to 14% at K = 128.
+  const std::size_t max_of_blocks = kFuseMax ? next_max->n / (4 * N) : 0;
+  const V neg_inf = hn::Set(d, -std::numeric_limits<T>::infinity());
+  V next0 = neg_inf, next1 = neg_inf, next2 = neg_inf, next3 = neg_inf;
   auto exp_of = [&](V v) HWY_ATTR {
     V hi, lo;
     ShiftedLogit<kScaled, kZeroShift ? ShiftKind::kZero : ShiftKind::kResidual>(v, vm, vinv, vt,
@@ -174,6 +181,13 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
       if (ahead.write != nullptr) {
         PrefetchToL2ForWrite(reinterpret_cast<const char*>(ahead.write + i) + j);
       }
+    }
+    if (kFuseMax && i / (4 * N) < max_of_blocks) {
+      const T* next = next_max->x + i;
+      next0 = hn::Max(next0, hn::LoadU(d, next));
+      next1 = hn::Max(next1, hn::LoadU(d, next + N));
+      next2 = hn::Max(next2, hn::LoadU(d, next + 2 * N));
+      next3 = hn::Max(next3, hn::LoadU(d, next + 3 * N));
     }
     const V x0 = hn::LoadU(d, x + i), x1 = hn::LoadU(d, x + i + N);
     const V x2 = hn::LoadU(d, x + i + 2 * N), x3 = hn::LoadU(d, x + i + 3 * N);
@@ -234,36 +248,70 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
     result.sum_lo = (s0 - (result.sum - bb)) + (s1 - bb) + l0 + l1;
   }
   if constexpr (kSplit) result.max_count = static_cast<double>(count);
+  if constexpr (kFuseMax) {
+    // The blocks the loop did not reach (the next chunk may be longer), then the partial block.
+    const T* next = next_max->x;
+    std::size_t done = std::min(max_of_blocks, n / (4 * N)) * 4 * N;
+    for (; done + N <= next_max->n; done += N) next0 = hn::Max(next0, hn::LoadU(d, next + done));
+    T value = hn::GetLane(hn::MaxOfLanes(d, hn::Max(hn::Max(next0, next1), hn::Max(next2, next3))));
+    for (; done < next_max->n; ++done) value = next[done] > value ? next[done] : value;
+    next_max->max = value;
+  }
   return result;
 }
 
-template <bool kScaled, bool kZeroShift, bool kSplit, typename T>
+// The instance for the flags (and `out`), through a template per flag: each loop is branch-free.
+// kFuseMax: next != nullptr, which RowExpSumNextMax passes (a separate chain: one shared with
+// RowExpSum cost the whole-rows path 8% at K = 128, its calls taking arguments on the stack).
+template <bool kScaled, bool kZeroShift, bool kSplit, bool kFuseMax, typename T>
 internal::ExpSum ExpSumFor(const T* x, T* out, std::size_t n, T max, T m,
-                           const internal::Temperature<T>& temp, internal::Lookahead<T> ahead) {
+                           const internal::Temperature<T>& temp, internal::Lookahead<T> ahead,
+                           internal::NextMax<T>* next) {
   const hn::ScalableTag<T> d;
-  return out ? ExpSumImpl<kScaled, kZeroShift, true, kSplit>(d, x, out, n, max, m, temp, ahead)
-             : ExpSumImpl<kScaled, kZeroShift, false, kSplit>(d, x, out, n, max, m, temp, ahead);
+  return out ? ExpSumImpl<kScaled, kZeroShift, true, kSplit, kFuseMax>(d, x, out, n, max, m, temp,
+                                                                       ahead, next)
+             : ExpSumImpl<kScaled, kZeroShift, false, kSplit, kFuseMax>(d, x, out, n, max, m, temp,
+                                                                        ahead, next);
 }
 
-template <bool kScaled, bool kZeroShift, typename T>
+template <bool kScaled, bool kZeroShift, bool kFuseMax, typename T>
 internal::ExpSum ExpSumFor(const T* x, T* out, std::size_t n, T max, T m,
                            const internal::Temperature<T>& temp, bool split_max,
-                           internal::Lookahead<T> ahead) {
-  return split_max ? ExpSumFor<kScaled, kZeroShift, true>(x, out, n, max, m, temp, ahead)
-                   : ExpSumFor<kScaled, kZeroShift, false>(x, out, n, max, m, temp, ahead);
+                           internal::Lookahead<T> ahead, internal::NextMax<T>* next) {
+  return split_max
+             ? ExpSumFor<kScaled, kZeroShift, true, kFuseMax>(x, out, n, max, m, temp, ahead, next)
+             : ExpSumFor<kScaled, kZeroShift, false, kFuseMax>(x, out, n, max, m, temp, ahead,
+                                                               next);
+}
+
+template <bool kFuseMax, typename T>
+HWY_INLINE internal::ExpSum ExpSumOf(const T* x, T* out, std::size_t n, T max, T m,
+                                     const internal::Temperature<T>& temp, bool zero_shift,
+                                     bool split_max, internal::Lookahead<T> ahead,
+                                     internal::NextMax<T>* next) {
+  if (temp.scaled) {
+    return zero_shift
+               ? ExpSumFor<true, true, kFuseMax>(x, out, n, max, m, temp, split_max, ahead, next)
+               : ExpSumFor<true, false, kFuseMax>(x, out, n, max, m, temp, split_max, ahead, next);
+  }
+  return zero_shift
+             ? ExpSumFor<false, true, kFuseMax>(x, out, n, max, m, temp, split_max, ahead, next)
+             : ExpSumFor<false, false, kFuseMax>(x, out, n, max, m, temp, split_max, ahead, next);
 }
 
 template <typename T>
 internal::ExpSum RowExpSum(const T* x, T* out, std::size_t n, T max, T m,
                            const internal::Temperature<T>& temp, bool zero_shift, bool split_max,
                            internal::Lookahead<T> ahead) {
-  // One instance per flag combination: the flags are loop-invariant, so each loop is branch-free.
-  if (temp.scaled) {
-    return zero_shift ? ExpSumFor<true, true>(x, out, n, max, m, temp, split_max, ahead)
-                      : ExpSumFor<true, false>(x, out, n, max, m, temp, split_max, ahead);
-  }
-  return zero_shift ? ExpSumFor<false, true>(x, out, n, max, m, temp, split_max, ahead)
-                    : ExpSumFor<false, false>(x, out, n, max, m, temp, split_max, ahead);
+  return ExpSumOf<false, T>(x, out, n, max, m, temp, zero_shift, split_max, ahead, nullptr);
+}
+
+template <typename T>
+internal::ExpSum RowExpSumNextMax(const T* x, T* out, std::size_t n, T max, T m,
+                                  const internal::Temperature<T>& temp, bool zero_shift,
+                                  bool split_max, internal::Lookahead<T> ahead,
+                                  internal::NextMax<T>& next) {
+  return ExpSumOf<true, T>(x, out, n, max, m, temp, zero_shift, split_max, ahead, &next);
 }
 
 // Applies `op` to every vector of src and writes dst; the tail goes through a buffer.

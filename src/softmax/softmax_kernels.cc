@@ -14,6 +14,7 @@ template <typename T>
 internal::RowKernels<T> MakeRowKernels() {
   return {&RowMax<T>,
           &RowExpSum<T>,
+          &RowExpSumNextMax<T>,
           &RowScale<T>,
           &RowLogShift<false, T>,
           &RowLogShift<true, T>,
