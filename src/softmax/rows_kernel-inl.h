@@ -26,6 +26,7 @@ namespace smx::HWY_NAMESPACE {
 // What a log op's output pass needs per row of a group, from the rows' split sums.
 template <typename T, std::size_t kGroup>
 struct GroupLogs {
+  static_assert(kGroup <= 32, "scalar_rows holds a bit per row");
   using W = internal::Wide<T>;
   // Per row: the sum as the kernel returned it (relative to the shift, non-max terms only when
   // split) and its count of max entries; filled by WholeRows.
@@ -83,7 +84,7 @@ void LogsOfGroup(internal::RowOp op, const float (&max)[kGroup], const float (&s
                                  : hn::Sub(a, hn::PromoteTo(d, a_hi)));
     hn::StoreU(a_hi, df, s.a_hi + i);
     hn::StoreU(a_lo, df, s.a_lo + i);
-    std::uint8_t bits[2] = {};  // kGroup <= 16 lanes
+    std::uint8_t bits[2] = {};  // a CappedTag<double, 16> vector has at most 16 lanes
     hn::StoreMaskBits(d, scalar, bits);
     s.scalar_rows |= static_cast<std::uint32_t>(bits[0] | bits[1] << 8) << i;
   }
