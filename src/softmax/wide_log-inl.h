@@ -19,8 +19,6 @@
 #define SMX_SOFTMAX_WIDE_LOG_INL_H_
 #endif
 
-#include <cstdint>
-
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -29,7 +27,9 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 // exp(t) for t in [-700, 0]: t = k ln2 + r with |r| <= ln2/2, e^r by its Taylor polynomial of
 // degree 11 (truncation 0.347^12/12! < 6e-15 relative), 2^k added to the exponent field (k >= -1010
-// keeps the result normal).
+// keeps the result normal). Not the f64 ExpOfShifted of exp-inl.h: its flush select and two-step
+// scaling for subnormal results are not needed here, and sharing it measured 2-4% slower on
+// log_softmax of [512, 128] and [32768, 128] (1 thread).
 template <class D>
 HWY_INLINE hn::Vec<D> ExpOfNonPositive(D d, hn::Vec<D> t) {
   using V = hn::Vec<D>;
