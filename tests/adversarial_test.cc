@@ -214,6 +214,46 @@ class Adversarial : public TargetTest {
     }
   }
 
+  // Many rows, row r taking fill r mod (number of fills), with NaN, +inf and fully masked rows
+  // among them: consecutive rows disagree on their shift (0 or the max), so the whole-rows kernel,
+  // which predicts each row's shift from the rows before it, is wrong often, in both directions,
+  // inside a group of rows and across groups; in place too.
+  template <typename T>
+  void RunMixedRows() {
+    constexpr bool kF64 = std::is_same_v<T, double>;
+    constexpr ld kNaN = std::numeric_limits<ld>::quiet_NaN();
+    const auto& fills = Fills();
+    const std::size_t rows = 3 * 16 + 5;
+    for (std::size_t k : {1, 7, 100, 1000, 4097}) {
+      std::mt19937_64 rng(k * 6151 + (kF64 ? 1 : 0));
+      std::vector<double> row(k);
+      std::vector<T> z;
+      for (std::size_t r = 0; r < rows; ++r) {
+        fills[r % fills.size()].make(rng, row, kF64);
+        if (r % 7 == 3) row[k / 2] = r % 3 == 0 ? kNaN : r % 3 == 1 ? kInf : row[k / 2];
+        if (r % 7 == 3 && r % 3 == 2) std::fill(row.begin(), row.end(), -kInf);
+        for (double v : row) z.push_back(Elem<T>::Round(v));
+      }
+      const std::vector<ld> zl = Widen(z);
+      for (Op op : kAllOps) {
+        for (double t : {1.0, 0.5}) {
+          if (op == Op::kLogSumExp && t != 1.0) continue;
+          const std::string label = Label(op, Elem<T>::kName, k, rows, t,
+                                          "mixed fills [" + target_name() + "]");
+          std::vector<ld> err;
+          const std::vector<ld> ref = ReferenceRows(op, zl, rows, k, t, &err);
+          std::vector<T> y(OutputSize(op, rows, k));
+          ASSERT_TRUE(RunRows(op, z.data(), y.data(), rows, k, t).ok()) << label;
+          EXPECT_TRUE(MatchesReference(label, y, ref, Elem<T>::kUlp, &err));
+          if (op == Op::kLogSumExp) continue;
+          std::vector<T> in_place = z;
+          ASSERT_TRUE(RunRows(op, in_place.data(), in_place.data(), rows, k, t).ok()) << label;
+          EXPECT_TRUE(MatchesReference(label + " in place", in_place, ref, Elem<T>::kUlp, &err));
+        }
+      }
+    }
+  }
+
   // The fills along the middle axis of a [2, K, 35] tensor (the column kernel, vectorised
   // across the 35 columns: two AVX-512 f32 vectors and a remainder). `mixed`: column c takes fill
   // c mod (number of fills), so the lanes of one vector disagree on their shift and exactness;
@@ -290,6 +330,8 @@ TEST_P(Adversarial, F32) {
 TEST_P(Adversarial, F64) {
   for (const Fill& fill : Fills()) Run<double>(fill);
 }
+TEST_P(Adversarial, MixedRowsF32) { RunMixedRows<float>(); }
+TEST_P(Adversarial, MixedRowsF64) { RunMixedRows<double>(); }
 TEST_P(Adversarial, ColumnsF32) {
   RunColumns<float>(true, nullptr);
   for (const Fill& fill : Fills()) RunColumns<float>(false, &fill);

@@ -29,6 +29,7 @@ struct ExpSum {
   double sum;        // f32 input: summed in f64; f64 input: the high part of a
   double sum_lo;     //   compensated (TwoSum) sum, whose error term is sum_lo
   double max_count;  // 0 unless split_max
+  double max;        // the row's max, where the pass took it (OwnMaxExpSum); else unset
 };
 
 // What an exp-sum pass brings toward the cache while it computes (null: nothing): the input the

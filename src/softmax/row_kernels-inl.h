@@ -137,7 +137,13 @@ class LaneSums {
   hn::Vec<WideD> err_;
 };
 
-template <bool kScaled, bool kZeroShift, bool kStore, bool kSplit, bool kFuseMax, class D>
+// Which max an exp-sum pass takes besides its sums:
+//  - kGiven: none; the caller passes the max (from a max pass);
+//  - kNextChunk: the next chunk's (NextMax), so that it needs no max pass of its own;
+//  - kOwn: its own row's, for a row summed with shift 0 before its max is known (OwnMaxExpSum).
+enum class MaxTaken { kGiven, kNextChunk, kOwn };
+
+template <bool kScaled, bool kZeroShift, bool kStore, bool kSplit, MaxTaken kTaken, class D>
 internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD<D>* out,
                             std::size_t n, hn::TFromD<D> max, hn::TFromD<D> m,
                             const internal::Temperature<hn::TFromD<D>>& temp,
@@ -150,17 +156,25 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
   const V vtlo = hn::Set(d, temp.t_lo), vmax = hn::Set(d, max);
   LaneSums<D> acc0, acc1;
   std::size_t count = 0;
+  constexpr bool kFuseMax = kTaken == MaxTaken::kNextChunk;
+  constexpr bool kOwnMax = kTaken == MaxTaken::kOwn;
+  static_assert(!kOwnMax || (kZeroShift && !kSplit), "a row's own max: shift 0, unsplit sums");
   // kFuseMax: next_max->max (see NextMax), whole 4-vector blocks in the loop below. A separate
   // instance: the check and the four accumulators cost the other passes up to 14% at K = 128.
   const std::size_t max_of_blocks = kFuseMax ? next_max->n / (4 * N) : 0;
   const V neg_inf = hn::Set(d, -std::numeric_limits<T>::infinity());
   V next0 = neg_inf, next1 = neg_inf, next2 = neg_inf, next3 = neg_inf;
-  auto exp_of = [&](V v) HWY_ATTR {
+  // kOwnMax: the largest x so far, per lane of each of a block's four vectors.
+  V top[4] = {neg_inf, neg_inf, neg_inf, neg_inf};
+  auto exp_of = [&](V v, std::size_t slot) HWY_ATTR {
     V hi, lo;
     ShiftedLogit<kScaled, kZeroShift ? ShiftKind::kZero : ShiftKind::kResidual>(v, vm, vinv, vt,
                                                                                 vtlo, hi, lo);
     V ev = ExpOfShifted < kScaled || !kZeroShift > (d, hi, lo);
-    if constexpr (kSplit) {
+    if constexpr (kOwnMax) {
+      top[slot] = hn::Max(top[slot], v);
+      return std::pair<V, V>(ev, ev);
+    } else if constexpr (kSplit) {
       // Compared with the max itself, not hi == 0, so that the shift may be 0 here too.
       const auto is_max = hn::Eq(v, vmax);
       // Counted with a population count on the integer ports: the vector pipes are the bound.
@@ -191,10 +205,10 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
     }
     const V x0 = hn::LoadU(d, x + i), x1 = hn::LoadU(d, x + i + N);
     const V x2 = hn::LoadU(d, x + i + 2 * N), x3 = hn::LoadU(d, x + i + 3 * N);
-    const auto [e0, s0] = exp_of(x0);
-    const auto [e1, s1] = exp_of(x1);
-    const auto [e2, s2] = exp_of(x2);
-    const auto [e3, s3] = exp_of(x3);
+    const auto [e0, s0] = exp_of(x0, 0);
+    const auto [e1, s1] = exp_of(x1, 1);
+    const auto [e2, s2] = exp_of(x2, 2);
+    const auto [e3, s3] = exp_of(x3, 3);
     if constexpr (kStore) {
       hn::StoreU(stored(x0, e0), d, out + i);
       hn::StoreU(stored(x1, e1), d, out + i + N);
@@ -225,7 +239,7 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
       std::memcpy(buf, x + i, left * sizeof(T));
       v = hn::Load(d, buf);
     }
-    const auto [ev, sv] = exp_of(v);
+    const auto [ev, sv] = exp_of(v, 0);
     if constexpr (kStore) {
       if (left >= N) {
         hn::StoreU(stored(v, ev), d, out + i);
@@ -237,6 +251,10 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
     acc0.Add(sv);
   }
   internal::ExpSum result{};
+  if constexpr (kOwnMax) {
+    const V top_all = hn::Max(hn::Max(top[0], top[1]), hn::Max(top[2], top[3]));
+    result.max = hn::GetLane(hn::MaxOfLanes(d, top_all));
+  }
   double s0, l0, s1, l1;
   acc0.Reduce(s0, l0);
   if constexpr (sizeof(T) == 4) {
@@ -261,49 +279,49 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
 }
 
 // The instance for the flags (and `out`), through a template per flag: each loop is branch-free.
-// kFuseMax: next != nullptr, which RowExpSumNextMax passes (a separate chain: one shared with
+// kNextChunk: next != nullptr, which RowExpSumNextMax passes (a separate chain: one shared with
 // RowExpSum cost the whole-rows path 8% at K = 128, its calls taking arguments on the stack).
-template <bool kScaled, bool kZeroShift, bool kSplit, bool kFuseMax, typename T>
+template <bool kScaled, bool kZeroShift, bool kSplit, MaxTaken kTaken, typename T>
 internal::ExpSum ExpSumFor(const T* x, T* out, std::size_t n, T max, T m,
                            const internal::Temperature<T>& temp, internal::Lookahead<T> ahead,
                            internal::NextMax<T>* next) {
   const hn::ScalableTag<T> d;
-  return out ? ExpSumImpl<kScaled, kZeroShift, true, kSplit, kFuseMax>(d, x, out, n, max, m, temp,
-                                                                       ahead, next)
-             : ExpSumImpl<kScaled, kZeroShift, false, kSplit, kFuseMax>(d, x, out, n, max, m, temp,
-                                                                        ahead, next);
+  return out ? ExpSumImpl<kScaled, kZeroShift, true, kSplit, kTaken>(d, x, out, n, max, m, temp,
+                                                                     ahead, next)
+             : ExpSumImpl<kScaled, kZeroShift, false, kSplit, kTaken>(d, x, out, n, max, m, temp,
+                                                                      ahead, next);
 }
 
-template <bool kScaled, bool kZeroShift, bool kFuseMax, typename T>
+template <bool kScaled, bool kZeroShift, MaxTaken kTaken, typename T>
 internal::ExpSum ExpSumFor(const T* x, T* out, std::size_t n, T max, T m,
                            const internal::Temperature<T>& temp, bool split_max,
                            internal::Lookahead<T> ahead, internal::NextMax<T>* next) {
   return split_max
-             ? ExpSumFor<kScaled, kZeroShift, true, kFuseMax>(x, out, n, max, m, temp, ahead, next)
-             : ExpSumFor<kScaled, kZeroShift, false, kFuseMax>(x, out, n, max, m, temp, ahead,
-                                                               next);
+             ? ExpSumFor<kScaled, kZeroShift, true, kTaken>(x, out, n, max, m, temp, ahead, next)
+             : ExpSumFor<kScaled, kZeroShift, false, kTaken>(x, out, n, max, m, temp, ahead, next);
 }
 
-template <bool kFuseMax, typename T>
+template <MaxTaken kTaken, typename T>
 HWY_INLINE internal::ExpSum ExpSumOf(const T* x, T* out, std::size_t n, T max, T m,
                                      const internal::Temperature<T>& temp, bool zero_shift,
                                      bool split_max, internal::Lookahead<T> ahead,
                                      internal::NextMax<T>* next) {
   if (temp.scaled) {
     return zero_shift
-               ? ExpSumFor<true, true, kFuseMax>(x, out, n, max, m, temp, split_max, ahead, next)
-               : ExpSumFor<true, false, kFuseMax>(x, out, n, max, m, temp, split_max, ahead, next);
+               ? ExpSumFor<true, true, kTaken>(x, out, n, max, m, temp, split_max, ahead, next)
+               : ExpSumFor<true, false, kTaken>(x, out, n, max, m, temp, split_max, ahead, next);
   }
   return zero_shift
-             ? ExpSumFor<false, true, kFuseMax>(x, out, n, max, m, temp, split_max, ahead, next)
-             : ExpSumFor<false, false, kFuseMax>(x, out, n, max, m, temp, split_max, ahead, next);
+             ? ExpSumFor<false, true, kTaken>(x, out, n, max, m, temp, split_max, ahead, next)
+             : ExpSumFor<false, false, kTaken>(x, out, n, max, m, temp, split_max, ahead, next);
 }
 
 template <typename T>
 internal::ExpSum RowExpSum(const T* x, T* out, std::size_t n, T max, T m,
                            const internal::Temperature<T>& temp, bool zero_shift, bool split_max,
                            internal::Lookahead<T> ahead) {
-  return ExpSumOf<false, T>(x, out, n, max, m, temp, zero_shift, split_max, ahead, nullptr);
+  return ExpSumOf<MaxTaken::kGiven, T>(x, out, n, max, m, temp, zero_shift, split_max, ahead,
+                                       nullptr);
 }
 
 template <typename T>
@@ -311,7 +329,21 @@ internal::ExpSum RowExpSumNextMax(const T* x, T* out, std::size_t n, T max, T m,
                                   const internal::Temperature<T>& temp, bool zero_shift,
                                   bool split_max, internal::Lookahead<T> ahead,
                                   internal::NextMax<T>& next) {
-  return ExpSumOf<true, T>(x, out, n, max, m, temp, zero_shift, split_max, ahead, &next);
+  return ExpSumOf<MaxTaken::kNextChunk, T>(x, out, n, max, m, temp, zero_shift, split_max, ahead,
+                                           &next);
+}
+
+// The sum of exp(x_i/T) (shift 0, every entry) of a row whose max is not known yet, and that max
+// (ExpSum::max): one pass where a max pass and an exp pass were two. `out` (if not null) receives
+// the exponentials. Valid as RowExpSum's result (zero_shift, no split_max) where
+// ChooseShift(max).zero, which the caller checks afterwards.
+template <typename T>
+internal::ExpSum OwnMaxExpSum(const T* x, T* out, std::size_t n,
+                              const internal::Temperature<T>& temp, internal::Lookahead<T> ahead) {
+  constexpr MaxTaken kOwn = MaxTaken::kOwn;
+  return temp.scaled
+             ? ExpSumFor<true, true, false, kOwn, T>(x, out, n, T(0), T(0), temp, ahead, nullptr)
+             : ExpSumFor<false, true, false, kOwn, T>(x, out, n, T(0), T(0), temp, ahead, nullptr);
 }
 
 // Applies `op` to every vector of src and writes dst; the tail goes through a buffer.
