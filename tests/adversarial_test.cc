@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "smx/runtime.h"
 #include "target_sweep.h"
 #include "test_util.h"
 
@@ -254,6 +255,47 @@ class Adversarial : public TargetTest {
     }
   }
 
+  // Rows longer than one chunk (the driver's long-row path, 16384 f32 or 8192 f64 elements a
+  // chunk), chunk c of row r taking fill 5r + 3c: the chunks disagree on their shift, so that
+  // softmax's one pass over a chunk whose max is not known yet (each chunk of data beyond the
+  // caches, x and y over 32 MiB; otherwise a thread's first chunk) is wrong in both directions.
+  // 1 and 2 threads (which split a single row's chunks), out of place and in place.
+  template <typename T>
+  void RunMixedChunks(std::size_t rows, std::size_t k, std::vector<Op> ops) {
+    constexpr bool kF64 = std::is_same_v<T, double>;
+    const auto& fills = Fills();
+    const std::size_t chunk = 65536 / sizeof(T);
+    std::mt19937_64 rng(rows * 31 + k + (kF64 ? 1 : 0));
+    std::vector<T> z;
+    for (std::size_t r = 0; r < rows; ++r) {
+      for (std::size_t c = 0; c * chunk < k; ++c) {
+        std::vector<double> part(std::min(chunk, k - c * chunk));
+        fills[(r * 5 + c * 3) % fills.size()].make(rng, part, kF64);
+        for (double v : part) z.push_back(Elem<T>::Round(v));
+      }
+    }
+    const std::vector<ld> zl = Widen(z);
+    const int saved_threads = smx::get_num_threads();
+    for (Op op : ops) {
+      std::vector<ld> err;
+      const std::vector<ld> ref = ReferenceRows(op, zl, rows, k, 1.0, &err);
+      for (int threads : {1, 2}) {
+        smx::set_num_threads(threads);
+        const std::string label =
+            Label(op, Elem<T>::kName, k, rows, 1.0,
+                  "mixed chunks, " + std::to_string(threads) + " threads [" + target_name() + "]");
+        std::vector<T> y(OutputSize(op, rows, k));
+        ASSERT_TRUE(RunRows(op, z.data(), y.data(), rows, k).ok()) << label;
+        EXPECT_TRUE(MatchesReference(label, y, ref, Elem<T>::kUlp, &err));
+        if (op == Op::kLogSumExp) continue;
+        std::vector<T> in_place = z;
+        ASSERT_TRUE(RunRows(op, in_place.data(), in_place.data(), rows, k).ok()) << label;
+        EXPECT_TRUE(MatchesReference(label + " in place", in_place, ref, Elem<T>::kUlp, &err));
+      }
+    }
+    smx::set_num_threads(saved_threads);
+  }
+
   // The fills along the middle axis of a [2, K, 35] tensor (the column kernel, vectorised
   // across the 35 columns: two AVX-512 f32 vectors and a remainder). `mixed`: column c takes fill
   // c mod (number of fills), so the lanes of one vector disagree on their shift and exactness;
@@ -332,6 +374,14 @@ TEST_P(Adversarial, F64) {
 }
 TEST_P(Adversarial, MixedRowsF32) { RunMixedRows<float>(); }
 TEST_P(Adversarial, MixedRowsF64) { RunMixedRows<double>(); }
+TEST_P(Adversarial, MixedChunksF32) {
+  RunMixedChunks<float>(2, 3 * 16384 + 100, {std::begin(kAllOps), std::end(kAllOps)});
+  RunMixedChunks<float>(210, 20000, {Op::kSoftmax});  // 16.8 MB each of x and y
+}
+TEST_P(Adversarial, MixedChunksF64) {
+  RunMixedChunks<double>(2, 3 * 8192 + 100, {std::begin(kAllOps), std::end(kAllOps)});
+  RunMixedChunks<double>(105, 20000, {Op::kSoftmax});
+}
 TEST_P(Adversarial, ColumnsF32) {
   RunColumns<float>(true, nullptr);
   for (const Fill& fill : Fills()) RunColumns<float>(false, &fill);

@@ -29,7 +29,7 @@ struct ExpSum {
   double sum;        // f32 input: summed in f64; f64 input: the high part of a
   double sum_lo;     //   compensated (TwoSum) sum, whose error term is sum_lo
   double max_count;  // 0 unless split_max
-  double max;        // the row's max, where the pass took it (OwnMaxExpSum); else unset
+  double max;        // the max of x, where the pass took it (exp_sum_own_max); else unset
 };
 
 // What an exp-sum pass brings toward the cache while it computes (null: nothing): the input the
@@ -88,6 +88,10 @@ struct RowKernels {
   ExpSum (*exp_sum_next_max)(const T* x, T* out, std::size_t n, T max, T s,
                              const Temperature<T>& temp, bool zero_shift, bool split_max,
                              Lookahead<T> ahead, NextMax<T>& next);
+  // exp_sum with shift 0 and no split_max for a chunk whose max is not known yet: returns its max
+  // too (ExpSum::max). Its sums are exp_sum's where ChooseShift(max).zero, which the caller checks.
+  ExpSum (*exp_sum_own_max)(const T* x, T* out, std::size_t n, const Temperature<T>& temp,
+                            Lookahead<T> ahead);
   // y_i = e_i * factor (y may be e).
   void (*scale)(const T* e, T* y, std::size_t n, T factor);
   // y_i = (x_i - m)/T - (log_hi + log_lo) (y may be x). The division's residual is kept; the

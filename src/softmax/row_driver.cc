@@ -222,11 +222,27 @@ class ContiguousRows {
   // The chunk's max (unless `known_max`: the previous chunk's pass took it), then (softmax) its
   // exponentials stored into y and summed, or (log ops) the split sums, with x copied into y
   // unless `stream`; with `next`, the exp pass also takes next->max. Returns whether the exp pass
-  // ran (and so served `next`).
+  // ran (and so served `next`). A softmax chunk with neither (each chunk beyond the caches) takes
+  // its max in its exp pass (512x32000, 1 thread: 0.265 -> 0.242 ns/element; 1x16777216: 0.359
+  // -> 0.340).
   bool ProcessChunk(const T* x, T* y, std::int64_t n, Lookahead<T> ahead, bool stream,
                     const T* known_max, NextMax<T>* next, ChunkState<T>& state) const {
-    state.max = known_max != nullptr ? *known_max : k_.max(x, static_cast<std::size_t>(n));
+    const auto length = static_cast<std::size_t>(n);
+    const bool softmax = op_ == RowOp::kSoftmax;
     state.x_in_y = false;
+    if (known_max == nullptr && next == nullptr && softmax && x != y) {
+      // Out of place, a softmax chunk with no max yet is summed with shift 0 in one pass that
+      // also takes its max, as whole rows are (see WholeRows); where the max says otherwise, the
+      // chunk is summed again below. In place, that pass would overwrite x.
+      state.sums = k_.exp_sum_own_max(x, y, length, temp_, ahead);
+      state.max = static_cast<T>(state.sums.max);
+      if (ChooseShift(state.max, temperature_).zero) {
+        state.shift = 0;
+        return true;
+      }
+      known_max = &state.max;
+    }
+    state.max = known_max != nullptr ? *known_max : k_.max(x, length);
     if (!std::isfinite(state.max)) {
       // NaN or +inf make the whole row special; a chunk of only -inf contributes nothing (its
       // zeros are written in the output pass: writing them now could overwrite x in place before
@@ -235,14 +251,12 @@ class ContiguousRows {
       state.sums = ExpSum{};
       return false;
     }
-    const bool softmax = op_ == RowOp::kSoftmax;
     state.x_in_y = op_ == RowOp::kLogSoftmax && !stream;
     const bool writes_y = softmax || state.x_in_y;
     if (!writes_y) ahead.write = nullptr;
     const Shift<T> shift = ChooseShift(state.max, temperature_);
     state.shift = shift.value;
     T* out = writes_y ? y : nullptr;
-    const auto length = static_cast<std::size_t>(n);
     state.sums = next != nullptr ? k_.exp_sum_next_max(x, out, length, state.max, shift.value,
                                                        temp_, shift.zero, !softmax, ahead, *next)
                                  : k_.exp_sum(x, out, length, state.max, shift.value, temp_,

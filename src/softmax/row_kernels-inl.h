@@ -140,8 +140,9 @@ class LaneSums {
 // Which max an exp-sum pass takes besides its sums:
 //  - kGiven: none; the caller passes the max (from a max pass);
 //  - kNextChunk: the next chunk's (NextMax), so that it needs no max pass of its own;
-//  - kOwn: its own row's, for a row summed with shift 0 before its max is known (OwnMaxExpSum).
-enum class MaxTaken { kGiven, kNextChunk, kOwn };
+//  - kOwn: its own row's, for a row summed with shift 0 before its max is known (OwnMaxExpSum);
+//    kOwnChunk the same for a chunk (ChunkOwnMaxExpSum).
+enum class MaxTaken { kGiven, kNextChunk, kOwn, kOwnChunk };
 
 template <bool kScaled, bool kZeroShift, bool kStore, bool kSplit, MaxTaken kTaken, class D>
 internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD<D>* out,
@@ -157,7 +158,7 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
   LaneSums<D> acc0, acc1;
   std::size_t count = 0;
   constexpr bool kFuseMax = kTaken == MaxTaken::kNextChunk;
-  constexpr bool kOwnMax = kTaken == MaxTaken::kOwn;
+  constexpr bool kOwnMax = kTaken == MaxTaken::kOwn || kTaken == MaxTaken::kOwnChunk;
   static_assert(!kOwnMax || (kZeroShift && !kSplit), "a row's own max: shift 0, unsplit sums");
   // kFuseMax: next_max->max (see NextMax), whole 4-vector blocks in the loop below. A separate
   // instance: the check and the four accumulators cost the other passes up to 14% at K = 128.
@@ -341,6 +342,19 @@ template <typename T>
 internal::ExpSum OwnMaxExpSum(const T* x, T* out, std::size_t n,
                               const internal::Temperature<T>& temp, internal::Lookahead<T> ahead) {
   constexpr MaxTaken kOwn = MaxTaken::kOwn;
+  return temp.scaled
+             ? ExpSumFor<true, true, false, kOwn, T>(x, out, n, T(0), T(0), temp, ahead, nullptr)
+             : ExpSumFor<false, true, false, kOwn, T>(x, out, n, T(0), T(0), temp, ahead, nullptr);
+}
+
+// OwnMaxExpSum for the driver's table (chunks of long rows), through instances of its own
+// (MaxTaken::kOwnChunk): sharing whole rows' cost them 10-20% at K = 128 (32768x128 softmax:
+// 0.21 -> 0.23-0.25 ns/element), their calls no longer inlined.
+template <typename T>
+internal::ExpSum ChunkOwnMaxExpSum(const T* x, T* out, std::size_t n,
+                                   const internal::Temperature<T>& temp,
+                                   internal::Lookahead<T> ahead) {
+  constexpr MaxTaken kOwn = MaxTaken::kOwnChunk;
   return temp.scaled
              ? ExpSumFor<true, true, false, kOwn, T>(x, out, n, T(0), T(0), temp, ahead, nullptr)
              : ExpSumFor<false, true, false, kOwn, T>(x, out, n, T(0), T(0), temp, ahead, nullptr);

@@ -15,6 +15,7 @@ internal::RowKernels<T> MakeRowKernels() {
   return {&RowMax<T>,
           &RowExpSum<T>,
           &RowExpSumNextMax<T>,
+          &ChunkOwnMaxExpSum<T>,
           &RowScale<T>,
           &RowLogShift<false, T>,
           &RowLogShift<true, T>,
