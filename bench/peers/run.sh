@@ -9,4 +9,8 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import numpy, matplot
   "$here/setup.sh"
 fi
 cd "$here/../.."
+# smx's Python package is rebuilt into the venv on every run (incremental, in the venv's own build
+# directory), so that the Python table measures this tree, not the one setup.sh once installed.
+"$venv/bin/python" -m pip install -q --no-deps . -C build-dir="$venv/smx-build" ||
+  echo "run.sh: WARNING: could not rebuild smx's Python package; its Python figures may be stale" >&2
 exec "$venv/bin/python" "$here/report.py" --command "bench/peers/run.sh $*" "$@"
