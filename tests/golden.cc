@@ -49,6 +49,24 @@ GoldenFile Load() {
         c.op = Op::kLogSoftmax;
       } else if (op == "logsumexp") {
         c.op = Op::kLogSumExp;
+      } else if (op == "sigmoid" || op == "log_sigmoid") {
+        GoldenElementwiseCase e;
+        e.id = j.at("id");
+        e.op = op;
+        e.dtype = j.at("dtype");
+        const auto& x = j.at("inputs").at("x");
+        e.shape = x.at("shape").get<std::vector<std::int64_t>>();
+        e.x = Numbers(x.at("data"));
+        const auto& out = j.at("expected").at("out");
+        if (out.at("shape").get<std::vector<std::int64_t>>() != e.shape) {
+          throw std::runtime_error(e.id + ": out and x differ in shape");
+        }
+        e.expected = Numbers(out.at("data"));
+        const auto& tol = j.at("tol");
+        if (tol.at("kind") != "ulp") throw std::runtime_error(e.id + ": tol kind is not ulp");
+        e.ulp = tol.at("value").get<int>();
+        f.elementwise.push_back(std::move(e));
+        continue;
       } else {
         ++f.not_run[op];
         continue;

@@ -1,5 +1,5 @@
 // The golden cases of /work/shared/golden/public.jsonl (FORMAT.md), for the ops this suite runs:
-// softmax, log_softmax and logsumexp. The file is found through the SMX_GOLDEN_DIR environment
+// softmax, log_softmax and logsumexp (GoldenCase), sigmoid and log_sigmoid (GoldenElementwiseCase). The file is found through the SMX_GOLDEN_DIR environment
 // variable, else the directory configured by CMake (SMX_GOLDEN_DIR_DEFAULT).
 #ifndef SMX_TESTS_GOLDEN_H_
 #define SMX_TESTS_GOLDEN_H_
@@ -26,10 +26,22 @@ struct GoldenCase {
   int ulp = 0;  // tol.value
 };
 
+// An elementwise op's case: out = op(x), any shape.
+struct GoldenElementwiseCase {
+  std::string id;
+  std::string op;     // "sigmoid" or "log_sigmoid"
+  std::string dtype;  // "f32" or "f64"
+  std::vector<std::int64_t> shape;
+  std::vector<double> x;
+  std::vector<double> expected;
+  int ulp = 0;  // tol.value
+};
+
 struct GoldenFile {
   std::string path;
   std::string error;                           // non-empty if the file could not be read or parsed
   std::vector<GoldenCase> cases;               // softmax, log_softmax, logsumexp
+  std::vector<GoldenElementwiseCase> elementwise;  // sigmoid, log_sigmoid
   std::map<std::string, std::size_t> not_run;  // other ops -> number of cases
   std::size_t total = 0;
 };

@@ -13,8 +13,9 @@ namespace {
 TEST(Golden, FileLoadsAndHasTheCases) {
   const GoldenFile& g = Golden();
   ASSERT_TRUE(g.error.empty()) << g.error;  // a missing file is a failure, not a skip
-  std::printf("%s: %zu cases, %zu run here (softmax, log_softmax, logsumexp)\n", g.path.c_str(),
-              g.total, g.cases.size());
+  std::printf("%s: %zu cases, %zu run here (softmax, log_softmax, logsumexp), %zu by "
+              "smx_sigmoid_test (sigmoid, log_sigmoid)\n",
+              g.path.c_str(), g.total, g.cases.size(), g.elementwise.size());
   std::size_t not_run = 0;
   for (const auto& [op, count] : g.not_run) {
     std::printf("  not run here (later work): %-20s %zu\n", op.c_str(), count);

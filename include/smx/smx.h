@@ -101,6 +101,23 @@ smx_status smx_log_softmax_f64(const double* x, double* y, size_t rows, size_t c
 smx_status smx_logsumexp_f32(const float* x, float* out, size_t rows, size_t cols);
 smx_status smx_logsumexp_f64(const double* x, double* out, size_t rows, size_t cols);
 
+/* ---- sigmoid, log_sigmoid, softplus (smx/sigmoid.h) ----------------------------------------- */
+
+/* y = sigmoid(x), log_sigmoid(x) = -log1p(exp(-x)), softplus(x) = log1p(exp(x)), elementwise.
+ * x and y have the same dtype and shape (any rank, 0 included), any strides; y may be x. Exact
+ * over the whole range: log_sigmoid(-100) = -100, log_sigmoid(40) a tiny negative. */
+smx_status smx_sigmoid(const smx_tensor* x, const smx_tensor* y);
+smx_status smx_log_sigmoid(const smx_tensor* x, const smx_tensor* y);
+smx_status smx_softplus(const smx_tensor* x, const smx_tensor* y);
+
+/* Contiguous arrays of n elements; x and y may be the same buffer. */
+smx_status smx_sigmoid_f32(const float* x, float* y, size_t n);
+smx_status smx_sigmoid_f64(const double* x, double* y, size_t n);
+smx_status smx_log_sigmoid_f32(const float* x, float* y, size_t n);
+smx_status smx_log_sigmoid_f64(const double* x, double* y, size_t n);
+smx_status smx_softplus_f32(const float* x, float* y, size_t n);
+smx_status smx_softplus_f64(const double* x, double* y, size_t n);
+
 /* ---- Threads and build information (smx/runtime.h) ------------------------------------------- */
 
 /* The number of threads smx ops may use; 0 or less restores the default (the SMX_NUM_THREADS

@@ -3,6 +3,7 @@
 #define SMX_SMX_HPP_
 
 #include "smx/runtime.h"
+#include "smx/sigmoid.h"
 #include "smx/softmax.h"
 #include "smx/status.h"
 #include "smx/tensor.h"

@@ -275,6 +275,36 @@ static void TestErrors(void) {
   for (int i = 0; i < 6; ++i) CHECK(untouched[i] == 9);
 }
 
+static void TestSigmoid(void) {
+  const double x[5] = {-100, -1, 0, 2, 40};
+  double y[5];
+  float xf[5], yf[5];
+  for (int i = 0; i < 5; ++i) xf[i] = (float)x[i];
+  CHECK(smx_sigmoid_f64(x, y, 5) == SMX_OK);
+  for (int i = 0; i < 5; ++i) CHECK_NEAR(y[i], 1 / (1 + exp(-x[i])), kF64);
+  CHECK(smx_log_sigmoid_f64(x, y, 5) == SMX_OK);
+  CHECK(y[0] == -100.0); /* not -inf */
+  CHECK_NEAR(y[1], -log1p(exp(1.0)), kF64);
+  CHECK(y[4] < 0 && y[4] > -1e-17); /* -exp(-40), not 0 */
+  CHECK(smx_softplus_f32(xf, yf, 5) == SMX_OK);
+  CHECK_NEAR(yf[3], log1p(exp(2.0)), kF32);
+  CHECK(smx_sigmoid_f32(xf, xf, 5) == SMX_OK); /* in place */
+  CHECK_NEAR(xf[2], 0.5, kF32);
+  /* A strided descriptor: every other element of x. */
+  const int64_t shape[1] = {3}, strides[1] = {2};
+  double out[3];
+  smx_tensor xt = {(void*)x, SMX_F64, 1, shape, strides};
+  smx_tensor yt = {out, SMX_F64, 1, shape, NULL};
+  CHECK(smx_log_sigmoid(&xt, &yt) == SMX_OK);
+  CHECK(out[0] == -100.0);
+  CHECK_NEAR(out[2], -log1p(exp(-40.0)), kF64);
+  CHECK(smx_softplus(&xt, &yt) == SMX_OK);
+  CHECK_NEAR(out[1], log1p(exp(0.0)), kF64);
+  smx_tensor bad = {out, SMX_F32, 1, shape, NULL};
+  CHECK_ERROR(smx_sigmoid(&xt, &bad), SMX_INVALID_ARGUMENT, "input is f64 but output is f32");
+  CHECK_ERROR(smx_sigmoid_f32(NULL, yf, 5), SMX_INVALID_ARGUMENT, "null");
+}
+
 static void TestRuntime(void) {
   CHECK(strcmp(smx_status_string(SMX_OK), "OK") == 0);
   CHECK(strcmp(smx_status_string(SMX_INVALID_ARGUMENT), "INVALID_ARGUMENT") == 0);
@@ -297,6 +327,7 @@ int main(void) {
   TestTemperatureLimits();
   TestDescriptors();
   TestErrors();
+  TestSigmoid();
   TestRuntime();
   printf("capi_test (C%ld): %d checks, %d failures\n", (long)__STDC_VERSION__, g_checks,
          g_failures);
