@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "array.h"
 #include "smx/runtime.h"
+#include "smx/sigmoid.h"
 #include "smx/softmax.h"
 
 namespace nb = nanobind;
@@ -51,6 +52,25 @@ void BindSoftmax(nb::module_& m) {
       nb::arg("x"), nb::arg("out"), nb::arg("dim"), nb::arg("dtype") = nb::none());
 }
 
+// An elementwise op (sigmoid, log_sigmoid, softplus): (x, out, dtype), in place allowed.
+template <typename Op>
+void DefElementwise(nb::module_& m, const char* name, Op op) {
+  m.def(
+      name,
+      [op](const InArray& x, const OutArray& out, const DTypeOverride& dtype) {
+        smx_py::RunOp(x, out, dtype, /*allow_in_place=*/true,
+                      [&](const auto& in, const auto& y) { return op(in, y); });
+      },
+      nb::arg("x"), nb::arg("out"), nb::arg("dtype") = nb::none());
+}
+
+void BindSigmoid(nb::module_& m) {
+  DefElementwise(m, "sigmoid", [](const auto& x, const auto& y) { return smx::sigmoid(x, y); });
+  DefElementwise(m, "log_sigmoid",
+                 [](const auto& x, const auto& y) { return smx::log_sigmoid(x, y); });
+  DefElementwise(m, "softplus", [](const auto& x, const auto& y) { return smx::softplus(x, y); });
+}
+
 void BindRuntime(nb::module_& m) {
   m.def("set_num_threads", &smx::set_num_threads, nb::arg("n"));
   m.def("get_num_threads", &smx::get_num_threads);
@@ -69,4 +89,5 @@ NB_MODULE(_smx, m) {
   m.doc() = "smx kernels (private; use the smx package)";
   BindRuntime(m);
   BindSoftmax(m);
+  BindSigmoid(m);
 }

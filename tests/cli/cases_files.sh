@@ -89,3 +89,12 @@ check "no temporary files left" [ -z "$(find "$outdir" -name '*smx-tmp*')" ]
 run softmax -o "$outdir/ok_upper.NPY" 1 1
 check "upper-case extension" [ "$(npy read "$outdir/ok_upper.NPY" | head -1)" = "<f8 2" ]
 expect_output "-o - prints" "0.5 0.5" softmax -o - 1 1
+
+# Elementwise ops on .npy: any rank, 0-d included, dtype and shape kept.
+npy write "$work/e.npy" f4 2x2x1 -100 0 40 1
+run log-sigmoid -i "$work/e.npy" -o "$outdir/ok_e.npy"
+check "log-sigmoid npy keeps dtype and shape" [ "$(npy read "$outdir/ok_e.npy" | head -1)" = "<f4 2x2x1" ]
+check "log-sigmoid npy values" holds "$(npy read "$outdir/ok_e.npy" | tail -1)" close 1e-7 -100 -0.6931472 -4.2483543e-18 -0.31326169
+npy write "$work/s.npy" f8 "" 0
+run sigmoid -i "$work/s.npy" -o "$outdir/ok_s.npy"
+check "sigmoid of a 0-d npy is 0-d" [ "$(npy read "$outdir/ok_s.npy")" = "$(printf '<f8 scalar\n0.5')" ]

@@ -106,3 +106,17 @@ assert row["ns_per_element"] > 0 and row["copy_ns_per_element"] > 0 and row["rep
 ' "$out"
 run bench --shape 8x1000 --threads 2 --reps 2
 check "bench table has every op" [ "$(printf '%s\n' "$out" | grep -c '^8x1000 ')" = 3 ]
+
+# sigmoid, log-sigmoid, softplus: elementwise, exact over the whole range.
+expect_output "log-sigmoid keeps -100 and the tiny negative" \
+  "-100 -0.6931471805599453 -4.248354255291589e-18" log-sigmoid -100 0 40
+expect_output "sigmoid edges" "0.5 0.7310585786300049 0 1 nan" sigmoid 0 1 -inf inf nan
+expect_output "softplus f32, no overflow" "1000 0 0.6931472" softplus --dtype f32 1000 -1000 0
+run sigmoid 2 1 0.5
+check "sigmoid is softmax of [x, 0]" holds "$out" close 1e-15 0.8807970779778823 0.7310585786300049 0.6224593312018546
+feed '1 2\n-3 -4\n'
+run softplus -i -
+check "softplus rows from stdin" [ "$(printf '%s\n' "$out" | wc -l)" = 2 ]
+expect_error "sigmoid takes no axis" 2 "sigmoid works elementwise and takes no axis" sigmoid --axis 0 1
+expect_error "sigmoid takes no temperature" 2 "sigmoid takes no temperature" sigmoid -T 2 1
+expect_error "softplus has no --explain" 2 "softplus has no --explain" softplus --explain 1

@@ -70,11 +70,15 @@ OpArgs ParseOpArgs(Op op, std::span<const std::string_view> args) {
     const std::string name = reader.TakeOption();
     if (name == "-T" || name == "--temperature") {
       if (!TakesTemperature(op)) {
-        throw UsageError(std::string(OpName(op)) + " takes no temperature (" + name +
-                         "): logsumexp(z) is log sum_j exp(z_j)");
+        throw UsageError(std::string(OpName(op)) + " takes no temperature (" + name + ")" +
+                         (op == Op::kLogSumExp ? ": logsumexp(z) is log sum_j exp(z_j)" : ""));
       }
       parsed.temperature = ParseTemperature(reader.TakeValue());
     } else if (name == "--axis" || name == "-a") {
+      if (!TakesAxis(op)) {
+        throw UsageError(std::string(OpName(op)) + " works elementwise and takes no axis (" +
+                         name + ")");
+      }
       parsed.axis = ParseIntValue(name, reader.TakeValue(), -smx::kMaxRank, smx::kMaxRank - 1);
     } else if (name == "--dtype") {
       parsed.dtype = ParseTextDType(reader.TakeValue());

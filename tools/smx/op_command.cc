@@ -1,5 +1,5 @@
-// smx softmax | log-softmax | logsumexp: read the input, run the library, print or write the
-// result.
+// smx softmax | log-softmax | logsumexp | sigmoid | log-sigmoid | softplus: read the input, run the
+// library, print or write the result.
 #include <cstdio>
 #include <string>
 
@@ -38,8 +38,13 @@ Array LoadInput(const OpArgs& args) {
   return array;
 }
 
-// Checks that the op can run on `x` and returns the axis counted from 0.
+// Checks that the op can run on `x` and returns the axis counted from 0 (0 for the elementwise
+// ops, which ignore it).
 int CheckInput(const Array& x, int axis, Op op) {
+  if (x.num_elements() == 0) {
+    throw RuntimeError("empty input: shape " + FormatShape(x.shape) + " holds no values");
+  }
+  if (!TakesAxis(op)) return 0;
   if (x.rank() == 0) {
     throw RuntimeError(std::string("the input is a single number (shape ()); ") + OpName(op) +
                        " works along an axis of at least one value");
@@ -70,7 +75,14 @@ bool Explain(const OpArgs& args, const Array& x, const Array& y, int axis) {
   return RenderExplanation(explanation, FirstLane(y, axis), y.dtype, stdout);
 }
 
-void WriteOutput(const OpArgs& args, const Array& y, int axis) {
+// The shape of a .npy result: logsumexp drops the reduced axis.
+std::vector<std::int64_t> NpyShape(Op op, std::vector<std::int64_t> shape, int axis) {
+  if (ReducesAxis(op)) shape.erase(shape.begin() + axis);
+  return shape;
+}
+
+// `scalar`: the input was 0-d, and so is a .npy result.
+void WriteOutput(const OpArgs& args, const Array& y, int axis, bool scalar) {
   if (args.output.empty() || args.output == "-") {
     const std::string text = FormatRows(y, " ", args.significant_digits);
     std::fwrite(text.data(), 1, text.size(), stdout);
@@ -80,9 +92,7 @@ void WriteOutput(const OpArgs& args, const Array& y, int axis) {
     WriteFileAtomically(args.output, {FormatRows(y, ",", args.significant_digits)});
     return;
   }
-  std::vector<std::int64_t> shape = y.shape;
-  if (ReducesAxis(args.op)) shape.erase(shape.begin() + axis);  // .npy drops the reduced axis
-  WriteNpy(args.output, y, shape);
+  WriteNpy(args.output, y, scalar ? std::vector<std::int64_t>{} : NpyShape(args.op, y.shape, axis));
 }
 
 }  // namespace
@@ -93,8 +103,11 @@ int RunOpCommand(Op op, Args raw_args) {
     PrintOpUsage(op, stdout);
     return kExitOk;
   }
-  const Array x = LoadInput(args);
+  Array x = LoadInput(args);
   const int axis = CheckInput(x, args.axis, op);
+  // An elementwise op on a 0-d .npy array: computed as one value, written back as 0-d.
+  const bool scalar = x.rank() == 0;
+  if (scalar) x.shape = {1};
   // logsumexp keeps the reduced axis with size 1 here, so that printed and .csv results have one
   // line per input row; WriteOutput drops it from .npy files.
   std::vector<std::int64_t> y_shape = x.shape;
@@ -108,7 +121,7 @@ int RunOpCommand(Op op, Args raw_args) {
   }
   // --explain replaces the printed result, not a file asked for with -o.
   const bool printing = args.output.empty() || args.output == "-";
-  if (!args.explain || !printing) WriteOutput(args, y, axis);
+  if (!args.explain || !printing) WriteOutput(args, y, axis, scalar);
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
     throw RuntimeError("cannot write to standard output");
   }

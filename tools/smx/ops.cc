@@ -7,6 +7,9 @@ const char* OpName(Op op) {
     case Op::kSoftmax: return "softmax";
     case Op::kLogSoftmax: return "log-softmax";
     case Op::kLogSumExp: return "logsumexp";
+    case Op::kSigmoid: return "sigmoid";
+    case Op::kLogSigmoid: return "log-sigmoid";
+    case Op::kSoftplus: return "softplus";
   }
   return "?";
 }
@@ -15,10 +18,15 @@ std::optional<Op> FindOp(std::string_view name) {
   for (Op op : kAllOps) {
     if (name == OpName(op)) return op;
   }
+  for (Op op : kElementwiseOps) {
+    if (name == OpName(op)) return op;
+  }
   return std::nullopt;
 }
 
-bool TakesTemperature(Op op) { return op != Op::kLogSumExp; }
+bool TakesTemperature(Op op) { return op == Op::kSoftmax || op == Op::kLogSoftmax; }
+
+bool TakesAxis(Op op) { return op == Op::kSoftmax || op == Op::kLogSoftmax || op == Op::kLogSumExp; }
 
 bool ReducesAxis(Op op) { return op == Op::kLogSumExp; }
 
@@ -28,6 +36,9 @@ smx::Status RunOp(Op op, const smx::ConstTensorRef& x, const smx::TensorRef& y, 
     case Op::kSoftmax: return smx::softmax(x, y, {.temperature = temperature, .axis = axis});
     case Op::kLogSoftmax: return smx::log_softmax(x, y, {.temperature = temperature, .axis = axis});
     case Op::kLogSumExp: return smx::logsumexp(x, y, {.axis = axis});
+    case Op::kSigmoid: return smx::sigmoid(x, y);
+    case Op::kLogSigmoid: return smx::log_sigmoid(x, y);
+    case Op::kSoftplus: return smx::softplus(x, y);
   }
   return smx::Status::InvalidArgument("unknown op");
 }

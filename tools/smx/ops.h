@@ -6,20 +6,25 @@
 #include <span>
 #include <string_view>
 
+#include "smx/sigmoid.h"
 #include "smx/softmax.h"
 
 namespace smx_cli {
 
-enum class Op { kSoftmax, kLogSoftmax, kLogSumExp };
+enum class Op { kSoftmax, kLogSoftmax, kLogSumExp, kSigmoid, kLogSigmoid, kSoftplus };
 
+// The softmax family (what `smx bench` measures), then the elementwise ops.
 inline constexpr Op kAllOps[] = {Op::kSoftmax, Op::kLogSoftmax, Op::kLogSumExp};
+inline constexpr Op kElementwiseOps[] = {Op::kSigmoid, Op::kLogSigmoid, Op::kSoftplus};
 
-// "softmax", "log-softmax", "logsumexp".
+// "softmax", "log-softmax", "logsumexp", "sigmoid", "log-sigmoid", "softplus".
 const char* OpName(Op op);
 std::optional<Op> FindOp(std::string_view name);
 
-// logsumexp has no temperature and reduces its axis to one value; the others keep the shape.
+// softmax and log-softmax take a temperature; logsumexp reduces its axis to one value; the
+// elementwise ops (sigmoid, log-sigmoid, softplus) take neither a temperature nor an axis.
 bool TakesTemperature(Op op);
+bool TakesAxis(Op op);
 bool ReducesAxis(Op op);
 
 // Runs `op` along `axis` of x. y has x's shape; for logsumexp the axis has size 1 there.

@@ -2,17 +2,20 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "explain.h"
 
 namespace smx_cli {
 
 void PrintUsage(std::FILE* out) {
   std::fputs(
-      "smx: stable softmax, log-softmax and logsumexp at memory speed\n"
+      "smx: stable softmax, log-softmax and logsumexp at memory speed (and sigmoid,\n"
+      "log-sigmoid, softplus)\n"
       "\n"
       "Usage:\n"
       "  smx softmax     [-T T] [--axis A] [options] [-i IN] [-o OUT] [VALUES...]\n"
       "  smx log-softmax [-T T] [--axis A] [options] [-i IN] [-o OUT] [VALUES...]\n"
       "  smx logsumexp            [--axis A] [options] [-i IN] [-o OUT] [VALUES...]\n"
+      "  smx sigmoid | log-sigmoid | softplus  [options] [-i IN] [-o OUT] [VALUES...]\n"
       "  smx demo                 worked examples, then a short benchmark\n"
       "  smx bench [options]      speed against a plain copy of the same bytes\n"
       "  smx info                 version, SIMD targets, threads\n"
@@ -24,16 +27,19 @@ void PrintUsage(std::FILE* out) {
       "  smx log-softmax -1 -inf 2         negative numbers are values, not options\n"
       "  smx softmax --explain 1000 1001 1002\n"
       "  smx logsumexp -i logits.npy -o lse.npy\n"
+      "  smx log-sigmoid -- -100 0 40      -100 -0.6931471805599453 -4.248354255291589e-18\n"
       "  printf '1 2 3\\n4 5 6\\n' | smx softmax -i -\n",
       out);
 }
 
 void PrintOpUsage(Op op, std::FILE* out) {
   const char* name = OpName(op);
-  std::fprintf(out, "Usage: smx %s%s [--axis A] [--dtype f32|f64] [--precision N]\n", name,
-               TakesTemperature(op) ? " [-T T]" : "");
-  std::fprintf(out, "       %*s [-i IN] [-o OUT] [--explain] [VALUES...]\n",
-               static_cast<int>(std::string_view(name).size()) + 4, "");
+  std::fprintf(out, "Usage: smx %s%s%s [--dtype f32|f64] [--precision N]\n", name,
+               TakesTemperature(op) ? " [-T T]" : "", TakesAxis(op) ? " [--axis A]" : "");
+  const bool explains = FindExplainer(name) != nullptr;
+  std::fprintf(out, "       %*s [-i IN] [-o OUT]%s [VALUES...]\n",
+               static_cast<int>(std::string_view(name).size()) + 4, "",
+               explains ? " [--explain]" : "");
   std::fputs(
       "\n"
       "VALUES form one row. Negative numbers (-1.5, -inf) are values, not options;\n"
@@ -46,9 +52,13 @@ void PrintOpUsage(Op op, std::FILE* out) {
         "                       hardmax limit, inf the uniform one\n",
         out);
   }
+  if (TakesAxis(op)) {
+    std::fputs(
+        "  --axis A             the axis to work along (default -1, the last);\n"
+        "                       negative counts from the end\n",
+        out);
+  }
   std::fputs(
-      "  --axis A             the axis to work along (default -1, the last);\n"
-      "                       negative counts from the end\n"
       "  --dtype f32|f64      compute dtype of text and .csv input (default f64);\n"
       "                       a .npy file is computed in its own dtype (f16, f32, f64)\n"
       "  --precision N        print N significant digits (default: the fewest that\n"
@@ -57,12 +67,23 @@ void PrintOpUsage(Op op, std::FILE* out) {
       "                       numbers), .txt, or - (text on stdin: a row per line,\n"
       "                       values separated by spaces or commas)\n"
       "  -o OUT               write OUT: .npy (the input's dtype) or .csv;\n"
-      "                       default: print a row per line\n"
-      "  --explain            show the computation of the first row step by step,\n"
-      "                       checked against smx's result\n"
-      "  -h, --help           this help\n",
+      "                       default: print a row per line\n",
       out);
-  if (!TakesTemperature(op)) {
+  if (explains) {
+    std::fputs(
+        "  --explain            show the computation of the first row step by step,\n"
+        "                       checked against smx's result\n",
+        out);
+  }
+  std::fputs("  -h, --help           this help\n", out);
+  if (!TakesAxis(op)) {
+    std::fputs(
+        "\nElementwise, exact over the whole range: sigmoid(x) = 1/(1 + exp(-x)),\n"
+        "log-sigmoid(x) = -log1p(exp(-x)) (-100 at -100, not -inf), softplus(x) =\n"
+        "log1p(exp(x)). The output has the input's shape.\n",
+        out);
+  }
+  if (ReducesAxis(op)) {
     std::fputs(
         "\nlogsumexp reduces the axis: each row gives one number, printed on its own\n"
         "line; a .npy result drops the axis.\n",
