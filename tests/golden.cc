@@ -67,6 +67,30 @@ GoldenFile Load() {
         e.ulp = tol.at("value").get<int>();
         f.elementwise.push_back(std::move(e));
         continue;
+      } else if (op == "softmax_jacobian" || op == "softmax_vjp" || op == "log_softmax_vjp") {
+        GoldenTensorCase t;
+        t.id = j.at("id");
+        t.op = op;
+        t.dtype = j.at("dtype");
+        for (const auto& [name, value] : j.at("params").items()) {
+          if (value.is_number() || value.is_string()) t.params[name] = Number(value);
+        }
+        auto tensors = [](const nlohmann::json& group) {
+          std::map<std::string, GoldenTensor> out;
+          for (const auto& [name, value] : group.items()) {
+            out[name] = {value.at("shape").get<std::vector<std::int64_t>>(),
+                         Numbers(value.at("data"))};
+          }
+          return out;
+        };
+        t.inputs = tensors(j.at("inputs"));
+        t.expected = tensors(j.at("expected"));
+        const auto& tol = j.at("tol");
+        t.tol_kind = tol.at("kind");
+        t.tol_value = tol.at("value").get<double>();
+        if (tol.contains("abs")) t.tol_abs = tol.at("abs").get<double>();
+        f.tensor_cases.push_back(std::move(t));
+        continue;
       } else {
         ++f.not_run[op];
         continue;

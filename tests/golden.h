@@ -37,11 +37,28 @@ struct GoldenElementwiseCase {
   int ulp = 0;  // tol.value
 };
 
+// Any other op's case, as the file gives it: named input and expected tensors, a relative
+// tolerance (FORMAT.md: |got - exp| <= max(abs, rel |exp|)) or a ULP one.
+struct GoldenTensor {
+  std::vector<std::int64_t> shape;
+  std::vector<double> data;
+};
+struct GoldenTensorCase {
+  std::string id;
+  std::string op;
+  std::string dtype;  // "f32" or "f64"
+  std::map<std::string, double> params;  // the numeric params ("T"); others are not kept
+  std::map<std::string, GoldenTensor> inputs, expected;
+  std::string tol_kind;  // "rel" or "ulp"
+  double tol_value = 0, tol_abs = 0;
+};
+
 struct GoldenFile {
   std::string path;
   std::string error;                           // non-empty if the file could not be read or parsed
   std::vector<GoldenCase> cases;               // softmax, log_softmax, logsumexp
   std::vector<GoldenElementwiseCase> elementwise;  // sigmoid, log_sigmoid
+  std::vector<GoldenTensorCase> tensor_cases;     // the calculus and loss ops (tensors by name)
   std::map<std::string, std::size_t> not_run;  // other ops -> number of cases
   std::size_t total = 0;
 };

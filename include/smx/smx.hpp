@@ -2,6 +2,7 @@
 #ifndef SMX_SMX_HPP_
 #define SMX_SMX_HPP_
 
+#include "smx/calculus.h"
 #include "smx/runtime.h"
 #include "smx/sigmoid.h"
 #include "smx/softmax.h"

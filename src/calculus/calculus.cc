@@ -1,0 +1,283 @@
+// Public entry points of the softmax calculus: argument checks, then per row a reduction and an
+// output pass (contiguous rows straight to the kernels; strided rows and f16/bf16 staged through
+// small buffers of f32 or f64), and the Jacobian.
+#include "smx/calculus.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "calculus/kernels.h"
+#include "core/layout.h"
+#include "core/parallel.h"
+
+namespace smx {
+namespace {
+
+using internal::WideSum;
+
+constexpr std::int64_t kStage = 1024;  // elements of a staging buffer
+
+template <typename S>
+using Compute = std::conditional_t<std::is_same_v<S, double>, double, float>;
+
+template <typename S>
+Compute<S> ToCompute(S v) {
+  if constexpr (std::is_same_v<S, float16> || std::is_same_v<S, bfloat16>) {
+    return to_float(v);
+  } else {
+    return v;
+  }
+}
+
+template <typename S>
+S FromCompute(Compute<S> v) {
+  if constexpr (std::is_same_v<S, float16>) {
+    return to_float16(v);
+  } else if constexpr (std::is_same_v<S, bfloat16>) {
+    return to_bfloat16(v);
+  } else {
+    return v;
+  }
+}
+
+template <typename C>
+const internal::CalculusKernels<C>& KernelsOf(const internal::CalculusKernelTable& table) {
+  if constexpr (std::is_same_v<C, float>) {
+    return table.f32;
+  } else {
+    return table.f64;
+  }
+}
+
+// hi + lo += s, compensated.
+void Accumulate(WideSum& acc, WideSum s) {
+  const double t = acc.hi + s.hi;
+  const double bb = t - acc.hi;
+  acc.lo += (acc.hi - (t - bb)) + (s.hi - bb) + s.lo;
+  acc.hi = t;
+}
+
+enum class Backward { kSoftmax, kLogSoftmax };
+
+Status CheckTemperature(const char* op, double temperature) {
+  if (!(temperature > 0) || std::isinf(temperature)) {
+    return Status::InvalidArgument(std::string(op) + ": temperature must be finite and > 0 (the " +
+                                   "T = 0 limit has no derivative), got " +
+                                   std::to_string(temperature));
+  }
+  return Status::Ok();
+}
+
+// One call: rows of grad (g), the forward output (y: softmax's y or log_softmax's out) and dz,
+// all of storage type S, along one axis; `g_rows` maps grad to dz, `y_rows` the forward output
+// to dz (the same rows: the three share a shape).
+template <typename S>
+void RunBackward(Backward kind, const S* g, const S* y, S* dz, const internal::RowSet& g_rows,
+                 const internal::RowSet& y_rows, double temperature) {
+  using C = Compute<S>;
+  constexpr bool kNative = std::is_same_v<S, float> || std::is_same_v<S, double>;
+  const internal::CalculusKernels<C>& k = KernelsOf<C>(internal::GetCalculusKernels());
+  const std::int64_t length = g_rows.length;
+  const double scale = 1 / temperature;
+  const bool contiguous = kNative && g_rows.x_stride == 1 && g_rows.y_stride == 1 &&
+                          y_rows.x_stride == 1;
+  const std::int64_t work = g_rows.num_rows * length;
+  internal::ParallelFor(
+      g_rows.num_rows, internal::ThreadsFor(3 * work, g_rows.num_rows),
+      [&](std::int64_t begin, std::int64_t end) {
+        C gb[kStage], yb[kStage];
+        for (std::int64_t r = begin; r < end; ++r) {
+          std::int64_t go = 0, dzo = 0, yo = 0, unused = 0;
+          g_rows.Offsets(r, go, dzo);
+          y_rows.Offsets(r, yo, unused);
+          const S* gr = g + go;
+          const S* yr = y + yo;
+          S* dzr = dz + dzo;
+          auto output = [&](const C* yv, const C* gv, C* out, std::size_t n, WideSum s) {
+            if (kind == Backward::kSoftmax) {
+              k.softmax_backward(yv, gv, out, n, s, scale);
+            } else {
+              k.log_softmax_backward(yv, gv, out, n, s, scale);
+            }
+          };
+          if constexpr (kNative) {
+            if (contiguous) {
+              const auto n = static_cast<std::size_t>(length);
+              const WideSum s =
+                  kind == Backward::kSoftmax ? k.dot(gr, yr, n) : k.dot(gr, nullptr, n);
+              output(yr, gr, dzr, n, s);
+              continue;
+            }
+          }
+          // Staged: the reduction over blocks, then the output pass over the same blocks.
+          auto gather = [&](std::int64_t start, std::int64_t n) {
+            for (std::int64_t i = 0; i < n; ++i) {
+              gb[i] = ToCompute(gr[(start + i) * g_rows.x_stride]);
+              yb[i] = ToCompute(yr[(start + i) * y_rows.x_stride]);
+            }
+          };
+          WideSum s;
+          for (std::int64_t start = 0; start < length; start += kStage) {
+            const std::int64_t n = std::min(kStage, length - start);
+            gather(start, n);
+            const auto un = static_cast<std::size_t>(n);
+            Accumulate(s, kind == Backward::kSoftmax ? k.dot(gb, yb, un) : k.dot(gb, nullptr, un));
+          }
+          for (std::int64_t start = 0; start < length; start += kStage) {
+            const std::int64_t n = std::min(kStage, length - start);
+            gather(start, n);
+            output(yb, gb, gb, static_cast<std::size_t>(n), s);
+            for (std::int64_t i = 0; i < n; ++i) {
+              dzr[(start + i) * g_rows.y_stride] = FromCompute<S>(gb[i]);
+            }
+          }
+        }
+      });
+}
+
+Status Backward3(Backward kind, const char* name, const ConstTensorRef& grad,
+                 const ConstTensorRef& y, const TensorRef& dz, const BackwardOptions& options) {
+  if (Status s = CheckTemperature(name, options.temperature); !s.ok()) return s;
+  internal::RowSet g_rows, y_rows;
+  if (Status s = internal::PlanElementwise(name, grad, dz, options.axis, g_rows); !s.ok()) {
+    return s;
+  }
+  if (Status s = internal::PlanElementwise(name, y, dz, options.axis, y_rows); !s.ok()) return s;
+  if (g_rows.num_rows == 0 || g_rows.length == 0) return Status::Ok();
+  switch (dz.dtype) {
+    case DType::kF32:
+      RunBackward(kind, static_cast<const float*>(grad.data), static_cast<const float*>(y.data),
+                  static_cast<float*>(dz.data), g_rows, y_rows, options.temperature);
+      break;
+    case DType::kF64:
+      RunBackward(kind, static_cast<const double*>(grad.data), static_cast<const double*>(y.data),
+                  static_cast<double*>(dz.data), g_rows, y_rows, options.temperature);
+      break;
+    case DType::kF16:
+      RunBackward(kind, static_cast<const float16*>(grad.data),
+                  static_cast<const float16*>(y.data), static_cast<float16*>(dz.data), g_rows,
+                  y_rows, options.temperature);
+      break;
+    case DType::kBF16:
+      RunBackward(kind, static_cast<const bfloat16*>(grad.data),
+                  static_cast<const bfloat16*>(y.data), static_cast<bfloat16*>(dz.data), g_rows,
+                  y_rows, options.temperature);
+      break;
+  }
+  return Status::Ok();
+}
+
+// The Jacobian of each row: y = softmax(z/T) of the row into a scratch row of the compute type
+// (f64 for f32 data: the products y_i y_j are then exact), then J row by row.
+template <typename S>
+Status RunJacobian(const S* z, S* jac, const internal::RowSet& rows, const Layout& jl,
+                   double temperature) {
+  using W = std::conditional_t<std::is_same_v<S, double>, long double, double>;
+  const std::int64_t k = rows.length;
+  const int jr = jl.rank;
+  Status status = Status::Ok();
+  std::vector<double> z_row(static_cast<std::size_t>(k)), y_row(static_cast<std::size_t>(k));
+  for (std::int64_t r = 0; r < rows.num_rows; ++r) {
+    std::int64_t zo = 0, unused = 0;
+    rows.Offsets(r, zo, unused);
+    for (std::int64_t i = 0; i < k; ++i) z_row[i] = static_cast<double>(ToCompute(z[zo + i * rows.x_stride]));
+    // softmax in f64 (for f64 data: as exact as f64 allows; f32 data gains the extra digits).
+    const std::int64_t shape[1] = {k};
+    if (Status s = softmax(TensorView<const double>(z_row.data(), shape),
+                           TensorView<double>(y_row.data(), shape), {.temperature = temperature});
+        !s.ok()) {
+      return s;
+    }
+    // Row r's offset in jac: r over the outer dimensions (all but the last two), row-major.
+    std::int64_t jo = 0, rest = r;
+    for (int d = jr - 3; d >= 0; --d) {
+      jo += (rest % jl.shape[d]) * jl.strides[d];
+      rest /= jl.shape[d];
+    }
+    const W inv_t = W(1) / static_cast<W>(temperature);
+    for (std::int64_t i = 0; i < k; ++i) {
+      const W yi = y_row[i];
+      for (std::int64_t j = 0; j < k; ++j) {
+        const W yj = y_row[j];
+        // J[i][i] = y_i (1 - y_i): no cancellation where y_i ~ 1.
+        const W v = i == j ? yi * (W(1) - yi) : -(yi * yj);
+        jac[jo + i * jl.strides[jr - 2] + j * jl.strides[jr - 1]] =
+            FromCompute<S>(static_cast<Compute<S>>(v * inv_t));
+      }
+    }
+  }
+  return status;
+}
+
+}  // namespace
+
+Status softmax_backward(const ConstTensorRef& grad, const ConstTensorRef& y, const TensorRef& dz,
+                        const BackwardOptions& options) {
+  return Backward3(Backward::kSoftmax, "softmax_backward", grad, y, dz, options);
+}
+
+Status log_softmax_backward(const ConstTensorRef& grad, const ConstTensorRef& out,
+                            const TensorRef& dz, const BackwardOptions& options) {
+  return Backward3(Backward::kLogSoftmax, "log_softmax_backward", grad, out, dz, options);
+}
+
+Status softmax_jvp(const ConstTensorRef& y, const ConstTensorRef& v, const TensorRef& out,
+                   const BackwardOptions& options) {
+  return Backward3(Backward::kSoftmax, "softmax_jvp", v, y, out, options);
+}
+
+Status softmax_jacobian(const ConstTensorRef& z, const TensorRef& jacobian,
+                        const SoftmaxOptions& options) {
+  const char* name = "softmax_jacobian";
+  if (Status s = CheckTemperature(name, options.temperature); !s.ok()) return s;
+  // Rows of z along the axis (z's own layout stands in for the output here).
+  internal::RowSet rows;
+  const TensorRef z_as_output{const_cast<void*>(z.data), z.dtype, z.layout};
+  if (Status s = internal::PlanElementwise(name, z, z_as_output, options.axis, rows); !s.ok()) {
+    return s;
+  }
+  const int rank = z.layout.rank;
+  const int axis = options.axis < 0 ? options.axis + rank : options.axis;
+  const Layout& jl = jacobian.layout;
+  bool shape_ok = jacobian.dtype == z.dtype && jl.rank == rank + 1 && jl.rank <= kMaxRank;
+  for (int d = 0, o = 0; shape_ok && d < rank; ++d) {
+    if (d != axis) shape_ok = jl.shape[o++] == z.layout.shape[d];
+  }
+  shape_ok = shape_ok && jl.shape[rank - 1] == rows.length && jl.shape[rank] == rows.length;
+  if (!shape_ok) {
+    std::string want = "[";
+    for (int d = 0; d < rank; ++d) {
+      if (d != axis) want += std::to_string(z.layout.shape[d]) + ", ";
+    }
+    want += std::to_string(rows.length) + ", " + std::to_string(rows.length) + "]";
+    return Status::InvalidArgument(
+        std::string(name) + ": the jacobian must be " + dtype_name(z.dtype) + " " + want +
+        " (z's shape without the axis, then K, K), got " + dtype_name(jacobian.dtype) + " " +
+        internal::ShapeString(jl));
+  }
+  if (jacobian.data == nullptr && jl.num_elements() > 0) {
+    return Status::InvalidArgument(std::string(name) + ": jacobian is null");
+  }
+  if (rows.num_rows == 0 || rows.length == 0) return Status::Ok();
+  switch (z.dtype) {
+    case DType::kF32:
+      return RunJacobian(static_cast<const float*>(z.data), static_cast<float*>(jacobian.data),
+                         rows, jl, options.temperature);
+    case DType::kF64:
+      return RunJacobian(static_cast<const double*>(z.data), static_cast<double*>(jacobian.data),
+                         rows, jl, options.temperature);
+    case DType::kF16:
+      return RunJacobian(static_cast<const float16*>(z.data), static_cast<float16*>(jacobian.data),
+                         rows, jl, options.temperature);
+    case DType::kBF16:
+      return RunJacobian(static_cast<const bfloat16*>(z.data),
+                         static_cast<bfloat16*>(jacobian.data), rows, jl, options.temperature);
+  }
+  return Status::Ok();
+}
+
+}  // namespace smx

@@ -1,0 +1,156 @@
+// The softmax calculus on Highway vectors, compiled once per SIMD target: the reductions
+// (<g, y>, sum g) and the output passes of softmax's and log_softmax's backward.
+//
+// Everything runs in f64 lanes. f32 data is promoted: a product of two f32 is exact in f64, so
+// its sums carry only the f64 additions' rounding, and g - s is formed without rounding s to f32
+// (that alone would cost 2^-24 |s|, far more than the result where g_i ~ s). f64 data keeps each
+// product's error (an FMA) and each addition's (TwoSum), so that <g, y> is as if computed in
+// twice the precision.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "calculus/calculus_kernels.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "calculus/kernels.h"
+#include "softmax/exp-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace smx::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DD = hn::ScalableTag<double>;
+
+// Loads Lanes(DD) elements of T at p as f64 (n < Lanes: the first n, the rest 0).
+template <typename T>
+HWY_INLINE hn::Vec<DD> LoadWide(const T* p, std::size_t n) {
+  const DD dd;
+  const hn::Rebind<T, DD> dt;
+  hn::Vec<decltype(dt)> v;
+  if (n >= hn::Lanes(dd)) {
+    v = hn::LoadU(dt, p);
+  } else {
+    HWY_ALIGN T buf[hn::MaxLanes(DD())] = {};
+    for (std::size_t j = 0; j < n; ++j) buf[j] = p[j];
+    v = hn::Load(dt, buf);
+  }
+  if constexpr (sizeof(T) == 4) {
+    return hn::PromoteTo(dd, v);
+  } else {
+    return v;
+  }
+}
+
+// Stores the first n (at most Lanes(DD)) lanes of v to p as T, rounded once.
+template <typename T>
+HWY_INLINE void StoreNarrow(hn::Vec<DD> v, T* p, std::size_t n) {
+  const DD dd;
+  const hn::Rebind<T, DD> dt;
+  HWY_ALIGN T buf[hn::MaxLanes(DD())];
+  if constexpr (sizeof(T) == 4) {
+    const auto out = hn::DemoteTo(dt, v);
+    hn::Store(out, dt, buf);
+    // Some targets' demotion saturates at the largest float (HWY_SCALAR's): such lanes, rare,
+    // are converted again one by one, so that a result beyond the float range is infinite.
+    if (!hn::AllFalse(dt, hn::Eq(hn::Abs(out), hn::Set(dt, hwy::HighestValue<float>())))) {
+      HWY_ALIGN double wide[hn::MaxLanes(DD())];
+      hn::Store(v, dd, wide);
+      for (std::size_t j = 0; j < hn::Lanes(dd); ++j) buf[j] = static_cast<float>(wide[j]);
+    }
+  } else {
+    hn::Store(v, dd, buf);
+  }
+  const std::size_t count = n < hn::Lanes(dd) ? n : hn::Lanes(dd);
+  for (std::size_t j = 0; j < count; ++j) p[j] = buf[j];
+}
+
+template <typename T>
+internal::WideSum Dot(const T* a, const T* b, std::size_t n) {
+  const DD dd;
+  const std::size_t N = hn::Lanes(dd);
+  auto sum = hn::Zero(dd), err = hn::Zero(dd);
+  for (std::size_t i = 0; i < n; i += N) {
+    const std::size_t left = n - i;
+    const auto va = LoadWide(a + i, left);
+    auto term = va, term_err = hn::Zero(dd);
+    if (b != nullptr) {
+      const auto vb = LoadWide(b + i, left);
+      term = hn::Mul(va, vb);
+      // The product's exact error: an FMA, or Dekker's product on targets without one.
+      if constexpr (sizeof(T) == 8) term_err = ProductError(va, vb, term);
+    }
+    const auto s = hn::Add(sum, term);
+    if constexpr (sizeof(T) == 8) {
+      err = hn::Add(err, hn::Add(TwoSumError(sum, term, s), term_err));
+    }
+    sum = s;
+  }
+  // The lanes in order, with TwoSum: the result depends on nothing but the data.
+  HWY_ALIGN double sums[hn::MaxLanes(DD())], errs[hn::MaxLanes(DD())];
+  hn::Store(sum, dd, sums);
+  hn::Store(err, dd, errs);
+  double hi = 0, lo = 0;
+  for (std::size_t j = 0; j < N; ++j) {
+    const double t = hi + sums[j];
+    const double bb = t - hi;
+    lo += (hi - (t - bb)) + (sums[j] - bb) + errs[j];
+    hi = t;
+  }
+  const double total = hi + lo;
+  return {total, lo - (total - hi)};
+}
+
+template <typename T>
+void SoftmaxBackward(const T* y, const T* g, T* dz, std::size_t n, internal::WideSum s,
+                     double scale) {
+  const DD dd;
+  const std::size_t N = hn::Lanes(dd);
+  const auto s_hi = hn::Set(dd, s.hi), s_lo = hn::Set(dd, s.lo), vscale = hn::Set(dd, scale);
+  for (std::size_t i = 0; i < n; i += N) {
+    const std::size_t left = n - i;
+    const auto vy = LoadWide(y + i, left), vg = LoadWide(g + i, left);
+    const auto diff = hn::Sub(hn::Sub(vg, s_hi), s_lo);
+    StoreNarrow(hn::Mul(hn::Mul(vy, diff), vscale), dz + i, left);
+  }
+}
+
+template <typename T>
+void LogSoftmaxBackward(const T* out, const T* g, T* dz, std::size_t n,
+                        internal::WideSum sum_g, double scale) {
+  const DD dd;
+  const std::size_t N = hn::Lanes(dd);
+  const auto s_hi = hn::Set(dd, sum_g.hi), s_lo = hn::Set(dd, sum_g.lo);
+  const auto vscale = hn::Set(dd, scale);
+  for (std::size_t i = 0; i < n; i += N) {
+    const std::size_t left = n - i;
+    const auto vout = LoadWide(out + i, left), vg = LoadWide(g + i, left);
+    // exp(out) <= 1 for a log_softmax output; the f64 kernel exponential is within 1 ulp and
+    // gives 0 for -inf. The products with S round once each (FMA).
+    const auto y = ExpOfShifted</*kHasLo=*/false>(dd, vout, vout);
+    const auto r = hn::NegMulAdd(y, s_lo, hn::NegMulAdd(y, s_hi, vg));
+    StoreNarrow(hn::Mul(r, vscale), dz + i, left);
+  }
+}
+
+template <typename T>
+internal::CalculusKernels<T> MakeKernels() {
+  return {&Dot<T>, &SoftmaxBackward<T>, &LogSoftmaxBackward<T>};
+}
+
+const internal::CalculusKernelTable* GetCalculusKernelTable() {
+  static const internal::CalculusKernelTable table = {MakeKernels<float>(), MakeKernels<double>()};
+  return &table;
+}
+
+}  // namespace smx::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace smx::internal {
+
+HWY_EXPORT(GetCalculusKernelTable);
+
+const CalculusKernelTable& GetCalculusKernels() {
+  return *HWY_DYNAMIC_DISPATCH(GetCalculusKernelTable)();
+}
+
+}  // namespace smx::internal
+#endif  // HWY_ONCE

@@ -1,0 +1,381 @@
+// The softmax calculus (smx/calculus.h): the golden cases of softmax_jacobian, softmax_vjp and
+// log_softmax_vjp; the Jacobian against finite differences and its properties (symmetric, rows
+// and columns summing to 0, positive semi-definite, null vector 1); the backward passes and the
+// JVP against a long-double reference and against J; temperature, axes, strides, in place, the
+// 16-bit types, errors and threads; on every SIMD target.
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "golden.h"
+#include "smx/calculus.h"
+#include "smx/runtime.h"
+#include "smx/softmax.h"
+#include "target_sweep.h"
+#include "test_util.h"
+
+namespace smx_test {
+namespace {
+
+// FORMAT.md's relative rule: |got - want| <= max(abs, rel |want|); NaN must be NaN, infinities
+// equal.
+template <typename T>
+::testing::AssertionResult MatchesRel(const std::string& label, const std::vector<T>& got,
+                                      const std::vector<ld>& want, double rel, double abs) {
+  if (got.size() != want.size()) {
+    return ::testing::AssertionFailure() << label << ": " << got.size() << " values, want "
+                                         << want.size();
+  }
+  std::size_t bad = 0;
+  std::string first;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const ld g = Elem<T>::Widen(got[i]), w = want[i];
+    bool ok;
+    if (std::isnan(w)) {
+      ok = std::isnan(g);
+    } else if (std::isinf(w)) {
+      ok = g == w;
+    } else {
+      ok = std::isfinite(g) && std::fabs(g - w) <= std::fmax(ld(abs), ld(rel) * std::fabs(w));
+    }
+    if (!ok && bad++ == 0) {
+      char want_text[40];
+      std::snprintf(want_text, sizeof want_text, "%.17Lg", w);
+      first = "[" + std::to_string(i) + "] got " + Describe(got[i]) + ", want " + want_text;
+    }
+  }
+  if (bad == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << label << ": " << bad << " of " << got.size()
+                                       << " off (rel " << rel << ", abs " << abs << "); " << first;
+}
+
+template <typename T>
+std::vector<T> Cast(const std::vector<double>& v) {
+  std::vector<T> out(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) out[i] = static_cast<T>(v[i]);
+  return out;
+}
+
+std::int64_t Size(std::size_t n) { return static_cast<std::int64_t>(n); }
+
+// Long-double references from the (rounded) forward output the library is given.
+std::vector<ld> SoftmaxBackwardRef(const std::vector<ld>& g, const std::vector<ld>& y,
+                                   std::size_t rows, std::size_t k, ld t) {
+  std::vector<ld> dz(g.size());
+  for (std::size_t r = 0; r < rows; ++r) {
+    ld s = 0;
+    for (std::size_t i = 0; i < k; ++i) s += g[r * k + i] * y[r * k + i];
+    for (std::size_t i = 0; i < k; ++i) dz[r * k + i] = y[r * k + i] * (g[r * k + i] - s) / t;
+  }
+  return dz;
+}
+std::vector<ld> LogSoftmaxBackwardRef(const std::vector<ld>& g, const std::vector<ld>& out,
+                                      std::size_t rows, std::size_t k, ld t) {
+  std::vector<ld> dz(g.size());
+  for (std::size_t r = 0; r < rows; ++r) {
+    ld s = 0;
+    for (std::size_t i = 0; i < k; ++i) s += g[r * k + i];
+    for (std::size_t i = 0; i < k; ++i) {
+      dz[r * k + i] = (g[r * k + i] - std::exp(out[r * k + i]) * s) / t;
+    }
+  }
+  return dz;
+}
+
+class Calculus : public TargetTest {
+ protected:
+  template <typename T>
+  void RunGolden() {
+    const GoldenFile& gf = Golden();
+    ASSERT_TRUE(gf.error.empty()) << gf.error;
+    std::size_t run = 0;
+    for (const auto& c : gf.tensor_cases) {
+      if (c.dtype != Elem<T>::kName) continue;
+      const std::string label = c.id + " " + tag();
+      ASSERT_EQ(c.tol_kind, "rel") << c.id;
+      const GoldenTensor& z = c.inputs.at("z");
+      std::vector<T> zt = Cast<T>(z.data);
+      if (c.op == "softmax_jacobian") {
+        const GoldenTensor& want = c.expected.at("J");
+        std::vector<T> jac(want.data.size());
+        ASSERT_TRUE(smx::softmax_jacobian(smx::TensorView<const T>(zt.data(), z.shape),
+                                          smx::TensorView<T>(jac.data(), want.shape))
+                        .ok())
+            << label;
+        EXPECT_TRUE(MatchesRel(label, jac, {want.data.begin(), want.data.end()}, c.tol_value,
+                               c.tol_abs));
+      } else {
+        const GoldenTensor& g = c.inputs.at("g");
+        const GoldenTensor& want = c.expected.at("dz");
+        const std::vector<T> gt = Cast<T>(g.data);
+        std::vector<T> fwd(zt.size()), dz(zt.size());
+        const smx::TensorView<const T> zv(zt.data(), z.shape), gv(gt.data(), g.shape);
+        const smx::TensorView<T> fv(fwd.data(), z.shape), dv(dz.data(), z.shape);
+        if (c.op == "softmax_vjp") {
+          ASSERT_TRUE(smx::softmax(zv, fv).ok()) << label;
+          ASSERT_TRUE(smx::softmax_backward(gv, smx::TensorView<const T>(fv), dv).ok()) << label;
+        } else {
+          ASSERT_TRUE(smx::log_softmax(zv, fv).ok()) << label;
+          ASSERT_TRUE(smx::log_softmax_backward(gv, smx::TensorView<const T>(fv), dv).ok())
+              << label;
+        }
+        EXPECT_TRUE(MatchesRel(label, dz, {want.data.begin(), want.data.end()}, c.tol_value,
+                               c.tol_abs));
+      }
+      ++run;
+    }
+    EXPECT_GE(run, 6u) << "golden calculus cases in " << Elem<T>::kName;
+  }
+
+  // The backward passes and the JVP against the long-double reference, over lengths that cross
+  // the vector and staging boundaries, at two temperatures, in place too.
+  template <typename T>
+  void RunBackwardSweep() {
+    constexpr bool kF64 = std::is_same_v<T, double>;
+    const double rel = kF64 ? 1e-13 : 1e-6;
+    std::mt19937_64 rng(kF64 ? 21 : 20);
+    std::normal_distribution<double> nd(0, 3);
+    for (std::size_t k : {1, 2, 3, 7, 8, 9, 17, 64, 100, 1025, 3000}) {
+      const std::size_t rows = 3;
+      std::vector<T> z(rows * k), g(rows * k);
+      for (auto& v : z) v = static_cast<T>(nd(rng));
+      for (auto& v : g) v = static_cast<T>(nd(rng));
+      for (double t : {1.0, 0.7}) {
+        const std::int64_t shape[2] = {Size(rows), Size(k)};
+        std::vector<T> y(z.size()), out(z.size()), dz(z.size());
+        ASSERT_TRUE(smx::softmax(smx::TensorView<const T>(z.data(), shape),
+                                 smx::TensorView<T>(y.data(), shape), {.temperature = t})
+                        .ok());
+        ASSERT_TRUE(smx::log_softmax(smx::TensorView<const T>(z.data(), shape),
+                                     smx::TensorView<T>(out.data(), shape), {.temperature = t})
+                        .ok());
+        const std::string label = std::string(Elem<T>::kName) + " K=" + std::to_string(k) +
+                                  " T=" + std::to_string(t) + " " + tag();
+        // An absolute floor at the scale of the row's terms (|g| ~ 3, y <= 1).
+        const double abs = kF64 ? 1e-15 : 1e-7;
+        const smx::TensorView<const T> gv(g.data(), shape), yv(y.data(), shape),
+            ov(out.data(), shape);
+        ASSERT_TRUE(smx::softmax_backward(gv, yv, smx::TensorView<T>(dz.data(), shape),
+                                          {.temperature = t})
+                        .ok());
+        const auto want = SoftmaxBackwardRef(Widen(g), Widen(y), rows, k, t);
+        EXPECT_TRUE(MatchesRel("softmax_backward " + label, dz, want, rel, abs));
+        ASSERT_TRUE(smx::softmax_jvp(smx::ConstTensorRef(yv.ref()), smx::ConstTensorRef(gv.ref()),
+                                     smx::TensorView<T>(dz.data(), shape).ref(),
+                                     {.temperature = t})
+                        .ok());
+        EXPECT_TRUE(MatchesRel("softmax_jvp " + label, dz, want, rel, abs));
+        std::vector<T> in_place = g;
+        ASSERT_TRUE(smx::softmax_backward(smx::TensorView<const T>(in_place.data(), shape), yv,
+                                          smx::TensorView<T>(in_place.data(), shape),
+                                          {.temperature = t})
+                        .ok());
+        EXPECT_TRUE(MatchesRel("softmax_backward in place " + label, in_place, want, rel, abs));
+        ASSERT_TRUE(smx::log_softmax_backward(gv, ov, smx::TensorView<T>(dz.data(), shape),
+                                              {.temperature = t})
+                        .ok());
+        EXPECT_TRUE(MatchesRel("log_softmax_backward " + label, dz,
+                               LogSoftmaxBackwardRef(Widen(g), Widen(out), rows, k, t), rel, abs));
+      }
+    }
+  }
+};
+
+TEST_P(Calculus, GoldenF32) { RunGolden<float>(); }
+TEST_P(Calculus, GoldenF64) { RunGolden<double>(); }
+TEST_P(Calculus, BackwardSweepF32) { RunBackwardSweep<float>(); }
+TEST_P(Calculus, BackwardSweepF64) { RunBackwardSweep<double>(); }
+
+// g_i = 1024 + d_i with tiny d_i: dz_i = y_i (d_i - sum_j d_j y_j) is a small difference of large
+// terms, which an uncompensated f64 dot product gets wrong in its 7th digit. The data are exact
+// dyadics (y_i = m_i 2^-20 summing to exactly 1, d_i = k_i 2^-40), so that the reference below is
+// exact in long double.
+TEST_P(Calculus, BackwardCancellingF64) {
+  std::mt19937_64 rng(12);
+  const std::size_t k = 1000;
+  std::uniform_int_distribution<int> weight(1, 2000), tiny(-(1 << 19), 1 << 19);
+  std::vector<double> y(k), d(k), g(k), dz(k);
+  std::int64_t total = 0;
+  for (std::size_t i = 0; i + 1 < k; ++i) {
+    const std::int64_t m = weight(rng);
+    y[i] = std::ldexp(static_cast<double>(m), -20);
+    total += m;
+  }
+  ASSERT_LT(total, 1 << 20);
+  y[k - 1] = std::ldexp(static_cast<double>((1 << 20) - total), -20);  // sum(y) == 1 exactly
+  for (std::size_t i = 0; i < k; ++i) {
+    d[i] = std::ldexp(static_cast<double>(tiny(rng)), -40);
+    g[i] = 1024 + d[i];  // exact
+  }
+  const std::int64_t shape[1] = {Size(k)};
+  ASSERT_TRUE(smx::softmax_backward(smx::TensorView<const double>(g.data(), shape),
+                                    smx::TensorView<const double>(y.data(), shape),
+                                    smx::TensorView<double>(dz.data(), shape))
+                  .ok());
+  long double dy = 0;  // sum_j d_j y_j, exact: 40-bit products, 50-bit sums
+  for (std::size_t j = 0; j < k; ++j) dy += static_cast<long double>(d[j]) * y[j];
+  std::vector<ld> want(k);
+  for (std::size_t i = 0; i < k; ++i) want[i] = y[i] * (d[i] - dy);
+  EXPECT_TRUE(MatchesRel("softmax_backward, cancelling " + tag(), dz, want, 1e-12, 1e-300));
+}
+
+// J against central differences of smx::softmax, and its properties.
+TEST_P(Calculus, JacobianProperties) {
+  std::mt19937_64 rng(4);
+  std::normal_distribution<double> nd(0, 2);
+  for (std::size_t k : {1, 2, 5, 13}) {
+    for (double t : {1.0, 0.5}) {
+      std::vector<double> z(k), jac(k * k);
+      for (auto& v : z) v = nd(rng);
+      const std::int64_t zs[1] = {Size(k)}, js[2] = {Size(k), Size(k)};
+      ASSERT_TRUE(smx::softmax_jacobian(smx::TensorView<const double>(z.data(), zs),
+                                        smx::TensorView<double>(jac.data(), js),
+                                        {.temperature = t})
+                      .ok());
+      const std::string label = "K=" + std::to_string(k) + " T=" + std::to_string(t);
+      for (std::size_t j = 0; j < k; ++j) {
+        const double h = 1e-6;
+        std::vector<double> zp = z, zm = z, yp(k), ym(k);
+        zp[j] += h;
+        zm[j] -= h;
+        ASSERT_TRUE(smx::softmax(std::span<const double>(zp), std::span<double>(yp),
+                                 {.temperature = t})
+                        .ok());
+        ASSERT_TRUE(smx::softmax(std::span<const double>(zm), std::span<double>(ym),
+                                 {.temperature = t})
+                        .ok());
+        for (std::size_t i = 0; i < k; ++i) {
+          EXPECT_NEAR(jac[i * k + j], (yp[i] - ym[i]) / (zp[j] - zm[j]), 1e-8)
+              << label << " J[" << i << "][" << j << "] against finite differences";
+        }
+      }
+      std::vector<double> v(k);
+      for (auto& x : v) x = nd(rng);
+      long double quad = 0;
+      for (std::size_t i = 0; i < k; ++i) {
+        long double row = 0, col = 0;
+        for (std::size_t j = 0; j < k; ++j) {
+          EXPECT_EQ(jac[i * k + j], jac[j * k + i]) << label << ": symmetric";
+          row += jac[i * k + j];
+          col += jac[j * k + i];
+          quad += static_cast<long double>(v[i]) * jac[i * k + j] * v[j];
+        }
+        EXPECT_NEAR(static_cast<double>(row), 0.0, 1e-15) << label << ": J 1 = 0";
+        EXPECT_NEAR(static_cast<double>(col), 0.0, 1e-15) << label << ": 1^T J = 0";
+      }
+      EXPECT_GE(static_cast<double>(quad), -1e-15) << label << ": v^T J v >= 0";
+    }
+  }
+}
+
+// Jacobians of a batch along axis 0 of a [K, B] tensor: [B, K, K], each the row's own.
+TEST_P(Calculus, JacobianBatchAndAxis) {
+  const std::size_t k = 4, b = 3;
+  std::vector<float> z(k * b);  // [K, B]
+  for (std::size_t i = 0; i < z.size(); ++i) z[i] = static_cast<float>(std::sin(1.7 * i) * 3);
+  std::vector<float> jac(b * k * k);
+  const std::int64_t zs[2] = {Size(k), Size(b)}, js[3] = {Size(b), Size(k), Size(k)};
+  ASSERT_TRUE(smx::softmax_jacobian(smx::TensorView<const float>(z.data(), zs),
+                                    smx::TensorView<float>(jac.data(), js), {.axis = 0})
+                  .ok());
+  for (std::size_t c = 0; c < b; ++c) {
+    std::vector<float> col(k), jc(k * k);
+    for (std::size_t i = 0; i < k; ++i) col[i] = z[i * b + c];
+    const std::int64_t cs[1] = {Size(k)}, cjs[2] = {Size(k), Size(k)};
+    ASSERT_TRUE(smx::softmax_jacobian(smx::TensorView<const float>(col.data(), cs),
+                                      smx::TensorView<float>(jc.data(), cjs))
+                    .ok());
+    for (std::size_t i = 0; i < k * k; ++i) EXPECT_EQ(jac[c * k * k + i], jc[i]) << c << " " << i;
+  }
+}
+
+// The backward pass along a middle axis of a strided view, and in f16.
+TEST_P(Calculus, AxesStridesAndHalf) {
+  std::mt19937_64 rng(9);
+  std::normal_distribution<double> nd(0, 2);
+  const std::size_t a = 3, k = 5, c = 4;
+  std::vector<double> z(a * k * c), g(a * k * c), y(a * k * c), dz(a * k * c);
+  for (auto& v : z) v = nd(rng);
+  for (auto& v : g) v = nd(rng);
+  const std::int64_t shape[3] = {Size(a), Size(k), Size(c)};
+  ASSERT_TRUE(smx::softmax(smx::TensorView<const double>(z.data(), shape),
+                           smx::TensorView<double>(y.data(), shape), {.axis = 1})
+                  .ok());
+  ASSERT_TRUE(smx::softmax_backward(smx::TensorView<const double>(g.data(), shape),
+                                    smx::TensorView<const double>(y.data(), shape),
+                                    smx::TensorView<double>(dz.data(), shape), {.axis = 1})
+                  .ok());
+  for (std::size_t i = 0; i < a; ++i) {
+    for (std::size_t j = 0; j < c; ++j) {
+      long double s = 0;
+      for (std::size_t r = 0; r < k; ++r) s += (long double)g[(i * k + r) * c + j] * y[(i * k + r) * c + j];
+      for (std::size_t r = 0; r < k; ++r) {
+        const std::size_t e = (i * k + r) * c + j;
+        EXPECT_NEAR(dz[e], static_cast<double>(y[e] * (g[e] - s)), 1e-15) << i << " " << r << " " << j;
+      }
+    }
+  }
+  // f16: the same within f16's precision.
+  std::vector<smx::float16> gh(g.size()), yh(y.size()), dh(g.size());
+  for (std::size_t i = 0; i < g.size(); ++i) {
+    gh[i] = smx::to_float16(static_cast<float>(g[i]));
+    yh[i] = smx::to_float16(static_cast<float>(y[i]));
+  }
+  ASSERT_TRUE(smx::softmax_backward(smx::TensorView<const smx::float16>(gh.data(), shape),
+                                    smx::TensorView<const smx::float16>(yh.data(), shape),
+                                    smx::TensorView<smx::float16>(dh.data(), shape), {.axis = 1})
+                  .ok());
+  for (std::size_t i = 0; i < dh.size(); ++i) {
+    EXPECT_NEAR(smx::to_float(dh[i]), dz[i], 4e-3 * (1 + std::fabs(dz[i]))) << i;
+  }
+}
+
+TEST(CalculusErrors, BadArgumentsNameTheProblem) {
+  double g[6] = {}, y[6] = {}, dz[6] = {}, jac[9] = {};
+  const std::int64_t s23[2] = {2, 3}, s32[2] = {3, 2}, s3[1] = {3}, s33[2] = {3, 3};
+  const smx::TensorView<const double> gv(g, s23), yv(y, s23);
+  smx::Status s = smx::softmax_backward(gv, yv, smx::TensorView<double>(dz, s23), {.temperature = 0});
+  EXPECT_NE(s.message().find("temperature must be finite and > 0"), std::string::npos)
+      << s.message();
+  s = smx::log_softmax_backward(gv, smx::TensorView<const double>(y, s32),
+                                smx::TensorView<double>(dz, s23));
+  EXPECT_NE(s.message().find("shape"), std::string::npos) << s.message();
+  s = smx::softmax_backward(gv, yv, smx::TensorView<double>(dz, s23), {.axis = 2});
+  EXPECT_NE(s.message().find("axis 2"), std::string::npos) << s.message();
+  s = smx::softmax_jacobian(smx::TensorView<const double>(g, s3), smx::TensorView<double>(jac, s3));
+  EXPECT_NE(s.message().find("the jacobian must be f64 [3, 3]"), std::string::npos)
+      << s.message();
+  EXPECT_TRUE(smx::softmax_jacobian(smx::TensorView<const double>(g, s3),
+                                    smx::TensorView<double>(jac, s33))
+                  .ok());
+}
+
+TEST(CalculusThreads, SameBitsForAnyThreadCount) {
+  std::mt19937_64 rng(8);
+  std::normal_distribution<float> nd(0, 3);
+  const std::size_t rows = 512, k = 1000;
+  std::vector<float> g(rows * k), y(rows * k), d1(rows * k), d2(rows * k);
+  for (auto& v : g) v = nd(rng);
+  for (auto& v : y) v = std::fabs(nd(rng)) / 1000;
+  const std::int64_t shape[2] = {Size(rows), Size(k)};
+  const int saved = smx::get_num_threads();
+  smx::set_num_threads(1);
+  ASSERT_TRUE(smx::log_softmax_backward(smx::TensorView<const float>(g.data(), shape),
+                                        smx::TensorView<const float>(y.data(), shape),
+                                        smx::TensorView<float>(d1.data(), shape))
+                  .ok());
+  smx::set_num_threads(2);
+  ASSERT_TRUE(smx::log_softmax_backward(smx::TensorView<const float>(g.data(), shape),
+                                        smx::TensorView<const float>(y.data(), shape),
+                                        smx::TensorView<float>(d2.data(), shape))
+                  .ok());
+  smx::set_num_threads(saved);
+  EXPECT_TRUE(BitwiseEqual("log_softmax_backward 1 vs 2 threads", d1.data(), d2.data(), d1.size()));
+}
+
+SMX_INSTANTIATE_TARGETS(Calculus);
+
+}  // namespace
+}  // namespace smx_test
