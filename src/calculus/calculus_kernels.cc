@@ -44,13 +44,19 @@ template <typename T>
 HWY_INLINE void StoreNarrow(hn::Vec<DD> v, T* p, std::size_t n) {
   const DD dd;
   const hn::Rebind<T, DD> dt;
+  const bool whole = n >= hn::Lanes(dd);
+  if constexpr (sizeof(T) == 8) {
+    if (whole) return hn::StoreU(v, dd, p);
+  }
   HWY_ALIGN T buf[hn::MaxLanes(DD())];
   if constexpr (sizeof(T) == 4) {
     const auto out = hn::DemoteTo(dt, v);
+    const auto saturated = hn::Eq(hn::Abs(out), hn::Set(dt, hwy::HighestValue<float>()));
+    if (whole && hn::AllFalse(dt, saturated)) return hn::StoreU(out, dt, p);
     hn::Store(out, dt, buf);
     // Some targets' demotion saturates at the largest float (HWY_SCALAR's): such lanes, rare,
     // are converted again one by one, so that a result beyond the float range is infinite.
-    if (!hn::AllFalse(dt, hn::Eq(hn::Abs(out), hn::Set(dt, hwy::HighestValue<float>())))) {
+    if (!hn::AllFalse(dt, saturated)) {
       HWY_ALIGN double wide[hn::MaxLanes(DD())];
       hn::Store(v, dd, wide);
       for (std::size_t j = 0; j < hn::Lanes(dd); ++j) buf[j] = static_cast<float>(wide[j]);
