@@ -40,6 +40,24 @@ def log_sigmoid(x: _Array, *, out: Any = None) -> _Array:
 def softplus(x: _Array, *, out: Any = None) -> _Array:
     """log1p(exp(x)) elementwise, without overflow (logsumexp([x, 0]))."""
 
+def softmax_backward(
+    grad: _Array, y: _Array, dim: int = -1, *, temperature: float = 1.0, out: Any = None
+) -> _Array:
+    """y * (grad - <grad, y>) / T from the saved y = softmax(z / T) (PyTorch's backward)."""
+
+def log_softmax_backward(
+    grad: _Array, output: _Array, dim: int = -1, *, temperature: float = 1.0, out: Any = None
+) -> _Array:
+    """(grad - exp(output) * sum(grad)) / T from the saved output = log_softmax(z / T)."""
+
+def softmax_jvp(
+    y: _Array, v: _Array, dim: int = -1, *, temperature: float = 1.0, out: Any = None
+) -> _Array:
+    """J v = y * (v - <v, y>) / T (forward mode)."""
+
+def softmax_jacobian(z: _Array, dim: int = -1, *, temperature: float = 1.0) -> _Array:
+    """(diag(y) - y y^T) / T per row: z's shape without dim, then K, K."""
+
 def set_num_threads(n: int) -> None:
     """Threads smx may use; 0 restores the default (SMX_NUM_THREADS or every core)."""
 

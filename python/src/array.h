@@ -85,6 +85,29 @@ void RunOp(const InArray& x, const OutArray& y, const DTypeOverride& dtype, bool
   ThrowIfError(status);
 }
 
+// RunOp for two inputs and an output, each input in place allowed (the same view as the output)
+// and copied first when it partly overlaps it: kernel(a, b, out) -> smx::Status.
+template <typename Kernel>
+void RunOp2(const InArray& a, const InArray& b, const OutArray& y, const DTypeOverride& dtype,
+            Kernel&& kernel) {
+  const smx::ConstTensorRef in_a = InputRef(a, dtype), in_b = InputRef(b, dtype);
+  const smx::TensorRef out = OutputRef(y, dtype);
+  smx::Status status;
+  {
+    nb::gil_scoped_release release;
+    auto clash = [&](const smx::ConstTensorRef& in) {
+      return Overlaps(in, out) && !SameView(in, out);
+    };
+    if (clash(in_a) || clash(in_b)) {
+      ContiguousCopy copy_a(in_a), copy_b(in_b);
+      status = kernel(clash(in_a) ? copy_a.ref() : in_a, clash(in_b) ? copy_b.ref() : in_b, out);
+    } else {
+      status = kernel(in_a, in_b, out);
+    }
+  }
+  ThrowIfError(status);
+}
+
 }  // namespace smx_py
 
 #endif  // SMX_PYTHON_ARRAY_H_

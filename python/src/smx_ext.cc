@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "array.h"
 #include "smx/runtime.h"
+#include "smx/calculus.h"
 #include "smx/sigmoid.h"
 #include "smx/softmax.h"
 
@@ -71,6 +72,44 @@ void BindSigmoid(nb::module_& m) {
   DefElementwise(m, "softplus", [](const auto& x, const auto& y) { return smx::softplus(x, y); });
 }
 
+// A backward pass of the softmax kind: (a, b, out, dim, temperature, dtype).
+template <typename Op>
+void DefBackward(nb::module_& m, const char* name, Op op) {
+  m.def(
+      name,
+      [op](const InArray& a, const InArray& b, const OutArray& out, int dim, double temperature,
+           const DTypeOverride& dtype) {
+        smx_py::RunOp2(a, b, out, dtype, [&](const auto& x, const auto& z, const auto& y) {
+          return op(x, z, y, smx::BackwardOptions{.temperature = temperature, .axis = dim});
+        });
+      },
+      nb::arg("a"), nb::arg("b"), nb::arg("out"), nb::arg("dim"), nb::arg("temperature"),
+      nb::arg("dtype") = nb::none());
+}
+
+void BindCalculus(nb::module_& m) {
+  DefBackward(m, "softmax_backward", [](const auto& g, const auto& y, const auto& dz, const auto& o) {
+    return smx::softmax_backward(g, y, dz, o);
+  });
+  DefBackward(m, "log_softmax_backward",
+              [](const auto& g, const auto& out, const auto& dz, const auto& o) {
+                return smx::log_softmax_backward(g, out, dz, o);
+              });
+  DefBackward(m, "softmax_jvp", [](const auto& y, const auto& v, const auto& jv, const auto& o) {
+    return smx::softmax_jvp(y, v, jv, o);
+  });
+  m.def(
+      "softmax_jacobian",
+      [](const InArray& z, const OutArray& jac, int dim, double temperature,
+         const DTypeOverride& dtype) {
+        smx_py::RunOp(z, jac, dtype, /*allow_in_place=*/false, [&](const auto& in, const auto& j) {
+          return smx::softmax_jacobian(in, j, {.temperature = temperature, .axis = dim});
+        });
+      },
+      nb::arg("z"), nb::arg("out"), nb::arg("dim"), nb::arg("temperature"),
+      nb::arg("dtype") = nb::none());
+}
+
 void BindRuntime(nb::module_& m) {
   m.def("set_num_threads", &smx::set_num_threads, nb::arg("n"));
   m.def("get_num_threads", &smx::get_num_threads);
@@ -90,4 +129,5 @@ NB_MODULE(_smx, m) {
   BindRuntime(m);
   BindSoftmax(m);
   BindSigmoid(m);
+  BindCalculus(m);
 }
