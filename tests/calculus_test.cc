@@ -270,6 +270,28 @@ TEST_P(Calculus, JacobianProperties) {
   }
 }
 
+// A dominant entry: y_0 = 1 - 1.4e-11, so J[0][0] = y_0 (1 - y_0) ~ 1.4e-11 must not come from
+// 1 - y_0 (which would carry y_0's rounding, a relative 1e-5 of the result).
+TEST_P(Calculus, JacobianDominantEntry) {
+  const std::vector<double> z = {0, -25, -30, -27.5};
+  std::vector<double> jac(16);
+  const std::int64_t zs[1] = {4}, js[2] = {4, 4};
+  ASSERT_TRUE(smx::softmax_jacobian(smx::TensorView<const double>(z.data(), zs),
+                                    smx::TensorView<double>(jac.data(), js))
+                  .ok());
+  long double e[4], sum = 0;
+  for (int i = 0; i < 4; ++i) sum += e[i] = std::exp(static_cast<long double>(z[i]));
+  std::vector<ld> want(16);
+  for (int i = 0; i < 4; ++i) {
+    for (int j = 0; j < 4; ++j) {
+      ld others = 0;  // summed directly: sum - e[i] would cancel for i = 0 here too
+      for (int m = 0; m < 4; ++m) others += m == i ? 0 : e[m];
+      want[i * 4 + j] = i == j ? e[i] * others / (sum * sum) : -e[i] * e[j] / (sum * sum);
+    }
+  }
+  EXPECT_TRUE(MatchesRel("jacobian, dominant entry " + tag(), jac, want, 1e-14, 1e-300));
+}
+
 // Jacobians of a batch along axis 0 of a [K, B] tensor: [B, K, K], each the row's own.
 TEST_P(Calculus, JacobianBatchAndAxis) {
   const std::size_t k = 4, b = 3;

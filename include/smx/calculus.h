@@ -49,7 +49,9 @@ Status softmax_jvp(const ConstTensorRef& y, const ConstTensorRef& v, const Tenso
 // J = (diag(y) - y y^T)/T of y = softmax(z/T) along options.axis, for every row: `jacobian` has
 // z's shape without the axis, then K, K (z [K]: [K, K]; z [B, K], axis -1: [B, K, K]), and z's
 // dtype. options.temperature must be finite and > 0. A row with NaN or +inf gives NaN; a fully
-// masked row (all -inf, y = 0) gives 0. J[i][i] = y_i (1 - y_i) is formed without cancellation.
+// masked row (all -inf, y = 0) gives 0. J[i][i] = y_i (1 - y_i) is formed without cancellation
+// (for the entry above 1/2, 1 - y_i as the sum of the others). Accuracy: f32 within 1 ulp (computed
+// in f64), f64 within a few ulps of the exact J of the given z.
 Status softmax_jacobian(const ConstTensorRef& z, const TensorRef& jacobian,
                         const SoftmaxOptions& options = {});
 

@@ -199,12 +199,23 @@ Status RunJacobian(const S* z, S* jac, const internal::RowSet& rows, const Layou
       rest /= jl.shape[d];
     }
     const W inv_t = W(1) / static_cast<W>(temperature);
+    // 1 - y_i for the one entry that may exceed 1/2 is the sum of the others: 1 - y_i itself
+    // would cancel (y_i = 1 - 1e-10 carries an error of 1e-16, a relative 1e-6 of 1 - y_i).
+    std::int64_t top = -1;
+    W others = 0;
+    for (std::int64_t i = 0; i < k; ++i) {
+      if (y_row[i] > 0.5) top = i;
+    }
+    if (top >= 0) {
+      for (std::int64_t j = 0; j < k; ++j) {
+        if (j != top) others += y_row[j];
+      }
+    }
     for (std::int64_t i = 0; i < k; ++i) {
       const W yi = y_row[i];
       for (std::int64_t j = 0; j < k; ++j) {
         const W yj = y_row[j];
-        // J[i][i] = y_i (1 - y_i): no cancellation where y_i ~ 1.
-        const W v = i == j ? yi * (W(1) - yi) : -(yi * yj);
+        const W v = i == j ? yi * (i == top ? others : W(1) - yi) : -(yi * yj);
         jac[jo + i * jl.strides[jr - 2] + j * jl.strides[jr - 1]] =
             FromCompute<S>(static_cast<Compute<S>>(v * inv_t));
       }
