@@ -98,3 +98,8 @@ check "log-sigmoid npy values" holds "$(npy read "$outdir/ok_e.npy" | tail -1)" 
 npy write "$work/s.npy" f8 "" 0
 run sigmoid -i "$work/s.npy" -o "$outdir/ok_s.npy"
 check "sigmoid of a 0-d npy is 0-d" [ "$(npy read "$outdir/ok_s.npy")" = "$(printf '<f8 scalar\n0.5')" ]
+
+# jacobian of a batch: [B, K] gives [B, K, K].
+npy write "$work/j.npy" f4 2x3 2 1 0.5 0 0 0
+run jacobian -i "$work/j.npy" -o "$outdir/ok_j.npy"
+check "jacobian npy shape" [ "$(npy read "$outdir/ok_j.npy" | head -1)" = "<f4 2x3x3" ]

@@ -120,3 +120,14 @@ check "softplus rows from stdin" [ "$(printf '%s\n' "$out" | wc -l)" = 2 ]
 expect_error "sigmoid takes no axis" 2 "sigmoid works elementwise and takes no axis" sigmoid --axis 0 1
 expect_error "sigmoid takes no temperature" 2 "sigmoid takes no temperature" sigmoid -T 2 1
 expect_error "softplus has no --explain" 2 "softplus has no --explain" softplus --explain 1
+
+# jacobian: K lines of K values per row; --explain checks the textbook J against smx.
+run jacobian 2 1 0.5
+check "jacobian prints K lines" [ "$(printf '%s\n' "$out" | wc -l)" = 3 ]
+check "jacobian values" holds "$(printf '%s\n' "$out" | head -1)" close 1e-15 0.23347959715646863 -0.14533155389529387 -0.08814804326117474
+run jacobian --explain 2 1 0.5
+check "jacobian --explain agrees" [ "$rc" = 0 ]
+check "jacobian --explain shows J" grep -q "J_ij = p_i (δ_ij - p_j) / T" <<<"$out"
+run jacobian --explain -- 30 0 -5
+check "jacobian --explain, a dominant entry, agrees" [ "$rc" = 0 ]
+expect_error "jacobian needs T > 0" 1 "temperature must be finite and > 0" jacobian -T 0 1 2

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "explain_calculus.h"
 #include "explain_softmax.h"
 #include "numbers.h"
 
@@ -20,6 +21,7 @@ constexpr Explainer kExplainers[] = {
     {"softmax", ExplainSoftmax},
     {"log-softmax", ExplainLogSoftmax},
     {"logsumexp", ExplainLogSumExp},
+    {"jacobian", ExplainJacobian},
 };
 
 constexpr int kWidth = 80;

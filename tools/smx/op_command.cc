@@ -1,5 +1,5 @@
-// smx softmax | log-softmax | logsumexp | sigmoid | log-sigmoid | softplus: read the input, run the
-// library, print or write the result.
+// smx softmax | log-softmax | logsumexp | sigmoid | log-sigmoid | softplus | jacobian: read the
+// input, run the library, print or write the result.
 #include <cstdio>
 #include <string>
 
@@ -72,6 +72,12 @@ bool Explain(const OpArgs& args, const Array& x, const Array& y, int axis) {
         static_cast<long long>(rows), static_cast<long long>(x.shape[axis]), axis);
   }
   const Explanation explanation = explain(FirstLane(x, axis), args.temperature);
+  if (MatrixPerRow(args.op)) {  // the first row's K x K matrix opens y
+    const std::int64_t k = x.shape[axis];
+    std::vector<double> first(static_cast<std::size_t>(k * k));
+    for (std::int64_t i = 0; i < k * k; ++i) first[static_cast<std::size_t>(i)] = y.Get(i);
+    return RenderExplanation(explanation, first, y.dtype, stdout);
+  }
   return RenderExplanation(explanation, FirstLane(y, axis), y.dtype, stdout);
 }
 
@@ -112,6 +118,11 @@ int RunOpCommand(Op op, Args raw_args) {
   // line per input row; WriteOutput drops it from .npy files.
   std::vector<std::int64_t> y_shape = x.shape;
   if (ReducesAxis(op)) y_shape[axis] = 1;
+  if (MatrixPerRow(op)) {  // [..., K, ...] -> [..., ..., K, K]
+    y_shape.erase(y_shape.begin() + axis);
+    y_shape.push_back(x.shape[axis]);
+    y_shape.push_back(x.shape[axis]);
+  }
   Array y = Array::Zeros(x.dtype, y_shape);
   const smx::Status status = RunOp(op, x.ConstRef(), y.Ref(), args.temperature, axis);
   if (!status.ok()) throw RuntimeError(status.message());

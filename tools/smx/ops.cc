@@ -10,6 +10,7 @@ const char* OpName(Op op) {
     case Op::kSigmoid: return "sigmoid";
     case Op::kLogSigmoid: return "log-sigmoid";
     case Op::kSoftplus: return "softplus";
+    case Op::kJacobian: return "jacobian";
   }
   return "?";
 }
@@ -21,12 +22,22 @@ std::optional<Op> FindOp(std::string_view name) {
   for (Op op : kElementwiseOps) {
     if (name == OpName(op)) return op;
   }
+  for (Op op : kCalculusOps) {
+    if (name == OpName(op)) return op;
+  }
   return std::nullopt;
 }
 
-bool TakesTemperature(Op op) { return op == Op::kSoftmax || op == Op::kLogSoftmax; }
+bool TakesTemperature(Op op) {
+  return op == Op::kSoftmax || op == Op::kLogSoftmax || op == Op::kJacobian;
+}
 
-bool TakesAxis(Op op) { return op == Op::kSoftmax || op == Op::kLogSoftmax || op == Op::kLogSumExp; }
+bool TakesAxis(Op op) {
+  return op == Op::kSoftmax || op == Op::kLogSoftmax || op == Op::kLogSumExp ||
+         op == Op::kJacobian;
+}
+
+bool MatrixPerRow(Op op) { return op == Op::kJacobian; }
 
 bool ReducesAxis(Op op) { return op == Op::kLogSumExp; }
 
@@ -39,6 +50,8 @@ smx::Status RunOp(Op op, const smx::ConstTensorRef& x, const smx::TensorRef& y, 
     case Op::kSigmoid: return smx::sigmoid(x, y);
     case Op::kLogSigmoid: return smx::log_sigmoid(x, y);
     case Op::kSoftplus: return smx::softplus(x, y);
+    case Op::kJacobian:
+      return smx::softmax_jacobian(x, y, {.temperature = temperature, .axis = axis});
   }
   return smx::Status::InvalidArgument("unknown op");
 }

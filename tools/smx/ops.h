@@ -6,18 +6,20 @@
 #include <span>
 #include <string_view>
 
+#include "smx/calculus.h"
 #include "smx/sigmoid.h"
 #include "smx/softmax.h"
 
 namespace smx_cli {
 
-enum class Op { kSoftmax, kLogSoftmax, kLogSumExp, kSigmoid, kLogSigmoid, kSoftplus };
+enum class Op { kSoftmax, kLogSoftmax, kLogSumExp, kSigmoid, kLogSigmoid, kSoftplus, kJacobian };
 
 // The softmax family (what `smx bench` measures), then the elementwise ops.
 inline constexpr Op kAllOps[] = {Op::kSoftmax, Op::kLogSoftmax, Op::kLogSumExp};
 inline constexpr Op kElementwiseOps[] = {Op::kSigmoid, Op::kLogSigmoid, Op::kSoftplus};
+inline constexpr Op kCalculusOps[] = {Op::kJacobian};
 
-// "softmax", "log-softmax", "logsumexp", "sigmoid", "log-sigmoid", "softplus".
+// "softmax", "log-softmax", "logsumexp", "sigmoid", "log-sigmoid", "softplus", "jacobian".
 const char* OpName(Op op);
 std::optional<Op> FindOp(std::string_view name);
 
@@ -26,6 +28,9 @@ std::optional<Op> FindOp(std::string_view name);
 bool TakesTemperature(Op op);
 bool TakesAxis(Op op);
 bool ReducesAxis(Op op);
+// jacobian turns each row of K values into a K x K matrix: the output drops the axis and ends
+// with K, K.
+bool MatrixPerRow(Op op);
 
 // Runs `op` along `axis` of x. y has x's shape; for logsumexp the axis has size 1 there.
 smx::Status RunOp(Op op, const smx::ConstTensorRef& x, const smx::TensorRef& y, double temperature,

@@ -16,6 +16,7 @@ void PrintUsage(std::FILE* out) {
       "  smx log-softmax [-T T] [--axis A] [options] [-i IN] [-o OUT] [VALUES...]\n"
       "  smx logsumexp            [--axis A] [options] [-i IN] [-o OUT] [VALUES...]\n"
       "  smx sigmoid | log-sigmoid | softplus  [options] [-i IN] [-o OUT] [VALUES...]\n"
+      "  smx jacobian    [-T T] [--axis A] [options] [-i IN] [-o OUT] [VALUES...]\n"
       "  smx demo                 worked examples, then a short benchmark\n"
       "  smx bench [options]      speed against a plain copy of the same bytes\n"
       "  smx info                 version, SIMD targets, threads\n"
@@ -27,7 +28,8 @@ void PrintUsage(std::FILE* out) {
       "  smx log-softmax -1 -inf 2         negative numbers are values, not options\n"
       "  smx softmax --explain 1000 1001 1002\n"
       "  smx logsumexp -i logits.npy -o lse.npy\n"
-      "  smx log-sigmoid -- -100 0 40      -100 -0.6931471805599453 -4.248354255291589e-18\n"
+      "  smx log-sigmoid -100 0 40         -100 -0.6931471805599453 -4.248354255291589e-18\n"
+      "  smx jacobian --explain 2 1 0.5    J = diag(p) - p p^T, step by step\n"
       "  printf '1 2 3\\n4 5 6\\n' | smx softmax -i -\n",
       out);
 }
@@ -81,6 +83,13 @@ void PrintOpUsage(Op op, std::FILE* out) {
         "\nElementwise, exact over the whole range: sigmoid(x) = 1/(1 + exp(-x)),\n"
         "log-sigmoid(x) = -log1p(exp(-x)) (-100 at -100, not -inf), softplus(x) =\n"
         "log1p(exp(x)). The output has the input's shape.\n",
+        out);
+  }
+  if (MatrixPerRow(op)) {
+    std::fputs(
+        "\njacobian prints J = (diag(p) - p p^T)/T of p = softmax(z/T) for each row:\n"
+        "K lines of K values (J[i][j] = dp_i/dz_j); a .npy result has the input's\n"
+        "shape without the axis, then K, K. T must be finite and > 0.\n",
         out);
   }
   if (ReducesAxis(op)) {
