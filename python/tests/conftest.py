@@ -21,6 +21,22 @@ def golden_path() -> pathlib.Path:
     return base / "public.jsonl"
 
 
+def golden_number(v):
+    """A number of the golden file: JSON numbers, or the strings "inf", "-inf", "nan"."""
+    return float(v) if isinstance(v, str) else v
+
+
+def golden_cases(ops) -> list:
+    """The cases of public.jsonl whose op is in ``ops`` (empty when the file is missing)."""
+    path = golden_path()
+    if not path.exists():
+        return []
+    import json  # noqa: PLC0415
+
+    with open(path, encoding="utf-8") as f:
+        return [c for c in map(json.loads, filter(str.strip, f)) if c["op"] in ops]
+
+
 def _ordered(a: np.ndarray) -> np.ndarray:
     """Floats mapped to integers monotonic in value, +0 and -0 both to 0 (as int64)."""
     signed = {2: np.int16, 4: np.int32, 8: np.int64}[a.dtype.itemsize]

@@ -4,34 +4,20 @@ the Jacobian's shape and properties, out= and in place, and the errors."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
 import smx
-from conftest import golden_path
+from conftest import golden_cases, golden_number
 
 OPS = ("softmax_jacobian", "softmax_vjp", "log_softmax_vjp")
 
 
-def _number(v):
-    return float(v) if isinstance(v, str) else v
-
-
-def _load():
-    path = golden_path()
-    if not path.exists():
-        return []
-    with open(path, encoding="utf-8") as f:
-        return [c for c in map(json.loads, filter(str.strip, f)) if c["op"] in OPS]
-
-
-CASES = _load()
+CASES = golden_cases(OPS)
 
 
 def _tensor(t, dtype):
-    return np.array([_number(v) for v in t["data"]], dtype=np.float64).astype(dtype).reshape(
+    return np.array([golden_number(v) for v in t["data"]], dtype=np.float64).astype(dtype).reshape(
         t["shape"])
 
 

@@ -4,34 +4,20 @@ types, torch tensors, and the identities with softmax, log_softmax and logsumexp
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
 import smx
-from conftest import assert_ulp, golden_path
+from conftest import assert_ulp, golden_cases, golden_number
 
 OPS = ("sigmoid", "log_sigmoid")
 
 
-def _number(v):
-    return float(v) if isinstance(v, str) else v  # "inf", "-inf", "nan"
-
-
-def _load():
-    path = golden_path()
-    if not path.exists():
-        return path, []
-    with open(path, encoding="utf-8") as f:
-        return path, [c for c in map(json.loads, filter(str.strip, f)) if c["op"] in OPS]
-
-
-PATH, CASES = _load()
+CASES = golden_cases(OPS)
 
 
 def test_golden_file_has_sigmoid_cases():
-    assert {c["op"] for c in CASES} == set(OPS), f"no sigmoid cases at {PATH}"
+    assert {c["op"] for c in CASES} == set(OPS), "no sigmoid cases in the golden file (set SMX_GOLDEN_DIR)"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
@@ -39,9 +25,9 @@ def test_golden_file_has_sigmoid_cases():
 def test_golden(case, in_place):
     dtype = np.float32 if case["dtype"] == "f32" else np.float64
     x_in = case["inputs"]["x"]
-    x = np.array([_number(v) for v in x_in["data"]], dtype=np.float64).astype(dtype)
+    x = np.array([golden_number(v) for v in x_in["data"]], dtype=np.float64).astype(dtype)
     x = x.reshape(x_in["shape"])
-    want = np.array([_number(v) for v in case["expected"]["out"]["data"]], dtype=np.float64)
+    want = np.array([golden_number(v) for v in case["expected"]["out"]["data"]], dtype=np.float64)
     fn = getattr(smx, case["op"])
     got = fn(x, out=x) if in_place else fn(x)
     if in_place:

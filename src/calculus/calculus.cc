@@ -12,6 +12,7 @@
 
 #include "calculus/kernels.h"
 #include "core/layout.h"
+#include "core/storage.h"
 #include "core/parallel.h"
 
 namespace smx {
@@ -22,27 +23,9 @@ using internal::WideSum;
 constexpr std::int64_t kStage = 1024;  // elements of a staging buffer
 
 template <typename S>
-using Compute = std::conditional_t<std::is_same_v<S, double>, double, float>;
-
-template <typename S>
-Compute<S> ToCompute(S v) {
-  if constexpr (std::is_same_v<S, float16> || std::is_same_v<S, bfloat16>) {
-    return to_float(v);
-  } else {
-    return v;
-  }
-}
-
-template <typename S>
-S FromCompute(Compute<S> v) {
-  if constexpr (std::is_same_v<S, float16>) {
-    return to_float16(v);
-  } else if constexpr (std::is_same_v<S, bfloat16>) {
-    return to_bfloat16(v);
-  } else {
-    return v;
-  }
-}
+using Compute = internal::ComputeType<S>;
+using internal::FromCompute;
+using internal::ToCompute;
 
 template <typename C>
 const internal::CalculusKernels<C>& KernelsOf(const internal::CalculusKernelTable& table) {

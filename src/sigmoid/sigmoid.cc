@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "core/layout.h"
+#include "core/storage.h"
 #include "core/parallel.h"
 #include "sigmoid/kernels.h"
 
@@ -22,27 +23,9 @@ constexpr std::int64_t kStage = 1024;
 
 // The compute type of storage type S: f16 and bf16 compute in f32.
 template <typename S>
-using Compute = std::conditional_t<std::is_same_v<S, double>, double, float>;
-
-template <typename S>
-Compute<S> ToCompute(S v) {
-  if constexpr (std::is_same_v<S, float16> || std::is_same_v<S, bfloat16>) {
-    return to_float(v);
-  } else {
-    return v;
-  }
-}
-
-template <typename S>
-S FromCompute(Compute<S> v) {
-  if constexpr (std::is_same_v<S, float16>) {
-    return to_float16(v);
-  } else if constexpr (std::is_same_v<S, bfloat16>) {
-    return to_bfloat16(v);
-  } else {
-    return v;
-  }
-}
+using Compute = internal::ComputeType<S>;
+using internal::FromCompute;
+using internal::ToCompute;
 
 template <typename C>
 void Kernel(const internal::SigmoidKernels& k, SigmoidOp op, const C* x, C* y, std::size_t n) {
