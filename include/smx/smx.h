@@ -118,6 +118,24 @@ smx_status smx_log_sigmoid_f64(const double* x, double* y, size_t n);
 smx_status smx_softplus_f32(const float* x, float* y, size_t n);
 smx_status smx_softplus_f64(const double* x, double* y, size_t n);
 
+/* ---- The calculus of softmax (smx/calculus.h) ------------------------------------------------ */
+
+/* dz = y * (grad - <grad, y>) / temperature along `axis`, from the saved y = softmax(z / T).
+ * grad, y and dz have one dtype and shape, any strides; dz may be grad or y. temperature must be
+ * finite and > 0. */
+smx_status smx_softmax_backward(const smx_tensor* grad, const smx_tensor* y, const smx_tensor* dz,
+                                int32_t axis, double temperature);
+/* dz = (grad - exp(out) * sum(grad)) / temperature, from the saved out = log_softmax(z / T). */
+smx_status smx_log_softmax_backward(const smx_tensor* grad, const smx_tensor* out,
+                                    const smx_tensor* dz, int32_t axis, double temperature);
+/* jv = J v = y * (v - <v, y>) / temperature (forward mode). */
+smx_status smx_softmax_jvp(const smx_tensor* y, const smx_tensor* v, const smx_tensor* jv,
+                           int32_t axis, double temperature);
+/* jacobian = (diag(y) - y y^T) / T of y = softmax(z / T) along `axis`, per row: z's shape without
+ * the axis, then K, K. */
+smx_status smx_softmax_jacobian(const smx_tensor* z, const smx_tensor* jacobian, int32_t axis,
+                                double temperature);
+
 /* ---- Threads and build information (smx/runtime.h) ------------------------------------------- */
 
 /* The number of threads smx ops may use; 0 or less restores the default (the SMX_NUM_THREADS

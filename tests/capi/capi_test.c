@@ -305,6 +305,33 @@ static void TestSigmoid(void) {
   CHECK_ERROR(smx_sigmoid_f32(NULL, yf, 5), SMX_INVALID_ARGUMENT, "null");
 }
 
+static void TestCalculus(void) {
+  /* One row: y = softmax(z), then the backward pass and the Jacobian against the formulas. */
+  const double z[3] = {2, 1, 0.5}, g[3] = {1, -2, 0.5};
+  double y[3], dz[3], jac[9], out[3];
+  CHECK(smx_softmax_f64(z, y, 1, 3, 1.0) == SMX_OK);
+  const int64_t shape[1] = {3}, jshape[2] = {3, 3};
+  smx_tensor zt = {(void*)z, SMX_F64, 1, shape, NULL}, yt = {y, SMX_F64, 1, shape, NULL};
+  smx_tensor gt = {(void*)g, SMX_F64, 1, shape, NULL}, dzt = {dz, SMX_F64, 1, shape, NULL};
+  smx_tensor jt = {jac, SMX_F64, 2, jshape, NULL}, ot = {out, SMX_F64, 1, shape, NULL};
+  CHECK(smx_softmax_backward(&gt, &yt, &dzt, -1, 1.0) == SMX_OK);
+  const double s = g[0] * y[0] + g[1] * y[1] + g[2] * y[2];
+  for (int i = 0; i < 3; ++i) CHECK_NEAR(dz[i], y[i] * (g[i] - s), kF64);
+  CHECK(smx_softmax_jvp(&yt, &gt, &dzt, -1, 2.0) == SMX_OK);
+  for (int i = 0; i < 3; ++i) CHECK_NEAR(dz[i], y[i] * (g[i] - s) / 2, kF64);
+  CHECK(smx_softmax_jacobian(&zt, &jt, -1, 1.0) == SMX_OK);
+  for (int i = 0; i < 3; ++i) {
+    for (int j = 0; j < 3; ++j) CHECK_NEAR(jac[i * 3 + j], (i == j ? y[i] : 0) - y[i] * y[j], kF64);
+  }
+  CHECK(smx_log_softmax_f64(z, out, 1, 3, 1.0) == SMX_OK);
+  CHECK(smx_log_softmax_backward(&gt, &ot, &dzt, -1, 1.0) == SMX_OK);
+  for (int i = 0; i < 3; ++i) CHECK_NEAR(dz[i], g[i] - y[i] * (g[0] + g[1] + g[2]), kF64);
+  CHECK_ERROR(smx_softmax_backward(&gt, &yt, &dzt, -1, 0.0), SMX_INVALID_ARGUMENT,
+              "temperature must be finite and > 0");
+  CHECK_ERROR(smx_softmax_jacobian(&zt, &yt, -1, 1.0), SMX_INVALID_ARGUMENT,
+              "the jacobian must be f64 [3, 3]");
+}
+
 static void TestRuntime(void) {
   CHECK(strcmp(smx_status_string(SMX_OK), "OK") == 0);
   CHECK(strcmp(smx_status_string(SMX_INVALID_ARGUMENT), "INVALID_ARGUMENT") == 0);
@@ -328,6 +355,7 @@ int main(void) {
   TestDescriptors();
   TestErrors();
   TestSigmoid();
+  TestCalculus();
   TestRuntime();
   printf("capi_test (C%ld): %d checks, %d failures\n", (long)__STDC_VERSION__, g_checks,
          g_failures);
