@@ -97,7 +97,17 @@ class Calculus : public TargetTest {
       ASSERT_EQ(c.tol_kind, "rel") << c.id;
       const GoldenTensor& z = c.inputs.at("z");
       std::vector<T> zt = Cast<T>(z.data);
-      if (c.op == "softmax_jacobian") {
+      if (c.op == "entropy") {
+        const GoldenTensor& want = c.expected.at("out");
+        std::vector<T> h(want.data.size());
+        ASSERT_TRUE(smx::entropy(smx::TensorView<const T>(zt.data(), z.shape),
+                                 smx::TensorView<T>(h.data(), want.shape),
+                                 {.temperature = c.params.at("T")})
+                        .ok())
+            << label;
+        EXPECT_TRUE(MatchesRel(label, h, {want.data.begin(), want.data.end()}, c.tol_value,
+                               c.tol_abs));
+      } else if (c.op == "softmax_jacobian") {
         const GoldenTensor& want = c.expected.at("J");
         std::vector<T> jac(want.data.size());
         ASSERT_TRUE(smx::softmax_jacobian(smx::TensorView<const T>(zt.data(), z.shape),
@@ -126,7 +136,7 @@ class Calculus : public TargetTest {
       }
       ++run;
     }
-    EXPECT_GE(run, 6u) << "golden calculus cases in " << Elem<T>::kName;
+    EXPECT_GE(run, 10u) << "golden calculus and entropy cases in " << Elem<T>::kName;
   }
 
   // The backward passes and the JVP against the long-double reference, over lengths that cross
@@ -219,6 +229,87 @@ TEST_P(Calculus, BackwardCancellingF64) {
   std::vector<ld> want(k);
   for (std::size_t i = 0; i < k; ++i) want[i] = y[i] * (d[i] - dy);
   EXPECT_TRUE(MatchesRel("softmax_backward, cancelling " + tag(), dz, want, 1e-12, 1e-300));
+}
+
+// The entropy against a long-double reference -sum y log y (y from exp of the exact shifted
+// logits), over lengths, temperatures, -inf entries and dominant rows; then the edges.
+TEST_P(Calculus, Entropy) {
+  std::mt19937_64 rng(31);
+  std::normal_distribution<double> nd(0, 3);
+  for (std::size_t k : {1, 2, 3, 9, 100, 1025, 2500}) {
+    for (double t : {1.0, 0.25, 7.0}) {
+      for (int fill = 0; fill < 3; ++fill) {  // plain, some -inf, one dominant entry
+        const std::size_t rows = 3;
+        std::vector<double> z(rows * k);
+        for (auto& v : z) v = nd(rng);
+        for (std::size_t r = 0; r < rows; ++r) {
+          if (fill == 1 && k > 1) z[r * k + (r % k)] = -kInf;
+          if (fill == 2) z[r * k + k / 2] += 60;
+        }
+        std::vector<ld> want(rows);
+        for (std::size_t r = 0; r < rows; ++r) {
+          ld m = -kInf, sum = 0, weighted = 0;
+          for (std::size_t i = 0; i < k; ++i) m = std::fmax(m, static_cast<ld>(z[r * k + i]));
+          for (std::size_t i = 0; i < k; ++i) {
+            const ld d = (m - z[r * k + i]) / t;
+            if (std::isinf(d)) continue;
+            sum += std::exp(-d);
+            weighted += std::exp(-d) * d;
+          }
+          ld rest = 0;  // the non-max terms on their own, for log1p
+          for (std::size_t i = 0; i < k; ++i) {
+            const ld d = (m - z[r * k + i]) / t;
+            if (d > 0 && !std::isinf(d)) rest += std::exp(-d);
+          }
+          want[r] = std::log(sum - rest) + std::log1p(rest / (sum - rest)) + weighted / sum;
+        }
+        std::vector<double> h(rows);
+        const std::int64_t shape[2] = {Size(rows), Size(k)}, out_shape[1] = {Size(rows)};
+        ASSERT_TRUE(smx::entropy(smx::TensorView<const double>(z.data(), shape),
+                                 smx::TensorView<double>(h.data(), out_shape), {.temperature = t})
+                        .ok());
+        EXPECT_TRUE(MatchesRel("entropy f64 K=" + std::to_string(k) + " T=" + std::to_string(t) +
+                                   " fill " + std::to_string(fill) + " " + tag(),
+                               h, want, 1e-13, 1e-300));
+        std::vector<float> zf(z.begin(), z.end()), hf(rows);
+        ASSERT_TRUE(smx::entropy(smx::TensorView<const float>(zf.data(), shape),
+                                 smx::TensorView<float>(hf.data(), out_shape), {.temperature = t})
+                        .ok());
+        for (std::size_t r = 0; r < rows; ++r) {
+          // The f32 logits differ from the f64 ones: compare with the f64 result loosely.
+          EXPECT_NEAR(hf[r], h[r], 1e-4 * (1 + h[r])) << "entropy f32 K=" << k << " T=" << t;
+        }
+      }
+    }
+  }
+  // Edges: NaN and +inf rows give NaN, a masked row 0, the limits log m and log n, [5, 0, -5].
+  const double rows4[4][3] = {{1, kNaN, 2}, {1, kInf, 2}, {-kInf, -kInf, -kInf}, {5, 0, -5}};
+  std::vector<double> z(&rows4[0][0], &rows4[0][0] + 12), h(4);
+  const std::int64_t shape[2] = {4, 3}, out_shape[1] = {4};
+  ASSERT_TRUE(smx::entropy(smx::TensorView<const double>(z.data(), shape),
+                           smx::TensorView<double>(h.data(), out_shape))
+                  .ok());
+  EXPECT_TRUE(std::isnan(h[0]));
+  EXPECT_TRUE(std::isnan(h[1]));
+  EXPECT_EQ(h[2], 0.0);
+  EXPECT_NEAR(h[3], 0.04067412954243125, 1e-17);
+  const double ties[2][4] = {{3, 3, 1, -kInf}, {0, 1, 2, -kInf}};
+  std::vector<double> zt(&ties[0][0], &ties[0][0] + 8), ht(2);
+  const std::int64_t tshape[2] = {2, 4}, tout[1] = {2};
+  ASSERT_TRUE(smx::entropy(smx::TensorView<const double>(zt.data(), tshape),
+                           smx::TensorView<double>(ht.data(), tout), {.temperature = 0})
+                  .ok());
+  EXPECT_EQ(ht[0], std::log(2.0));
+  EXPECT_EQ(ht[1], 0.0);
+  ASSERT_TRUE(smx::entropy(smx::TensorView<const double>(zt.data(), tshape),
+                           smx::TensorView<double>(ht.data(), tout), {.temperature = kInf})
+                  .ok());
+  EXPECT_EQ(ht[0], std::log(3.0));  // the -inf entry keeps weight 0
+  const smx::Status bad = smx::entropy(smx::TensorView<const double>(zt.data(), tshape),
+                                       smx::TensorView<double>(ht.data(), tout),
+                                       {.temperature = -1});
+  EXPECT_NE(bad.message().find("entropy: temperature must be >= 0"), std::string::npos)
+      << bad.message();
 }
 
 // J against central differences of smx::softmax, and its properties.

@@ -67,7 +67,8 @@ GoldenFile Load() {
         e.ulp = tol.at("value").get<int>();
         f.elementwise.push_back(std::move(e));
         continue;
-      } else if (op == "softmax_jacobian" || op == "softmax_vjp" || op == "log_softmax_vjp") {
+      } else if (op == "softmax_jacobian" || op == "softmax_vjp" || op == "log_softmax_vjp" ||
+                 op == "entropy") {
         GoldenTensorCase t;
         t.id = j.at("id");
         t.op = op;

@@ -136,6 +136,12 @@ smx_status smx_softmax_jvp(const smx_tensor* y, const smx_tensor* v, const smx_t
 smx_status smx_softmax_jacobian(const smx_tensor* z, const smx_tensor* jacobian, int32_t axis,
                                 double temperature);
 
+/* out = the entropy -sum y log y of y = softmax(z / T) along `axis`, in nats; out has z's dtype
+ * and z's shape without the axis (or with it of size 1). temperature >= 0 (0 and INFINITY are the
+ * limits). NaN or +inf in a row gives NaN, a fully masked row 0. */
+smx_status smx_entropy(const smx_tensor* z, const smx_tensor* out, int32_t axis,
+                       double temperature);
+
 /* ---- Threads and build information (smx/runtime.h) ------------------------------------------- */
 
 /* The number of threads smx ops may use; 0 or less restores the default (the SMX_NUM_THREADS

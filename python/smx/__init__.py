@@ -37,6 +37,7 @@ __all__ = [
     "log_softmax_backward",
     "softmax_jvp",
     "softmax_jacobian",
+    "entropy",
     "set_num_threads",
     "get_num_threads",
     "simd_target",
@@ -176,6 +177,23 @@ def softmax_jacobian(z: Any, dim: int = -1, *, temperature: float = 1.0) -> Any:
     k = a.shape[d]
     y = a.output(a.shape[:d] + a.shape[d + 1 :] + (k, k))
     _smx.softmax_jacobian(a.array, y.array, d, t, a.dtype_override)
+    return y.result
+
+
+def entropy(z: Any, dim: int = -1, *, temperature: float = 1.0, keepdim: bool = False,
+            out: Any = None) -> Any:
+    """The entropy of ``softmax(z / T)`` along ``dim`` in nats, straight from the logits.
+
+    ``H = log S + sum_i e_i d_i / S`` with ``d_i = (max - z_i) / T``: two sums of positive terms,
+    so a confident row's tiny H keeps its digits ([5, 0, -5]: 0.0407). T = 0 gives log m (m maxima),
+    T = inf log n (n finite entries). NaN or +inf in a row gives NaN; a fully masked row 0. The
+    result drops ``dim`` (``keepdim=True`` keeps it with size 1).
+    """
+    a = _array.Input(z, "entropy")
+    d = a.dim(dim)
+    t = a.temperature(temperature)
+    y = a.output(a.reduced_shape(d, bool(keepdim)), out)
+    _smx.entropy(a.array, y.array, d, t, a.dtype_override)
     return y.result
 
 

@@ -58,6 +58,11 @@ def softmax_jvp(
 def softmax_jacobian(z: _Array, dim: int = -1, *, temperature: float = 1.0) -> _Array:
     """(diag(y) - y y^T) / T per row: z's shape without dim, then K, K."""
 
+def entropy(
+    z: _Array, dim: int = -1, *, temperature: float = 1.0, keepdim: bool = False, out: Any = None
+) -> _Array:
+    """-sum y log y of y = softmax(z / T) along dim, in nats; exact for confident rows."""
+
 def set_num_threads(n: int) -> None:
     """Threads smx may use; 0 restores the default (SMX_NUM_THREADS or every core)."""
 

@@ -99,6 +99,16 @@ void BindCalculus(nb::module_& m) {
     return smx::softmax_jvp(y, v, jv, o);
   });
   m.def(
+      "entropy",
+      [](const InArray& z, const OutArray& out, int dim, double temperature,
+         const DTypeOverride& dtype) {
+        smx_py::RunOp(z, out, dtype, /*allow_in_place=*/false, [&](const auto& in, const auto& h) {
+          return smx::entropy(in, h, {.temperature = temperature, .axis = dim});
+        });
+      },
+      nb::arg("z"), nb::arg("out"), nb::arg("dim"), nb::arg("temperature"),
+      nb::arg("dtype") = nb::none());
+  m.def(
       "softmax_jacobian",
       [](const InArray& z, const OutArray& jac, int dim, double temperature,
          const DTypeOverride& dtype) {

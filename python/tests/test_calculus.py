@@ -10,7 +10,7 @@ import pytest
 import smx
 from conftest import golden_cases, golden_number
 
-OPS = ("softmax_jacobian", "softmax_vjp", "log_softmax_vjp")
+OPS = ("softmax_jacobian", "softmax_vjp", "log_softmax_vjp", "entropy")
 
 
 CASES = golden_cases(OPS)
@@ -35,7 +35,10 @@ def test_golden_file_has_calculus_cases():
 def test_golden(case):
     dtype = np.float32 if case["dtype"] == "f32" else np.float64
     z = _tensor(case["inputs"]["z"], dtype)
-    if case["op"] == "softmax_jacobian":
+    if case["op"] == "entropy":
+        got = smx.entropy(z, temperature=golden_number(case["params"]["T"]))
+        want = _tensor(case["expected"]["out"], np.float64)
+    elif case["op"] == "softmax_jacobian":
         got = smx.softmax_jacobian(z)
         want = _tensor(case["expected"]["J"], np.float64)
     else:
@@ -73,6 +76,18 @@ def test_jacobian_shape_and_properties():
     v = rng.normal(size=(5, 3))
     jv = smx.softmax_jvp(smx.softmax(z, dim=0), v, dim=0)
     np.testing.assert_allclose(jv, np.einsum("cij,jc->ic", jac, v), rtol=1e-12, atol=1e-15)
+
+
+def test_entropy_edges_and_keepdim():
+    z = np.array([[5.0, 0.0, -5.0], [1.0, np.nan, 2.0], [-np.inf, -np.inf, -np.inf]])
+    h = smx.entropy(z)
+    assert h.shape == (3,)
+    assert abs(h[0] - 0.04067412954243125) < 1e-17
+    assert np.isnan(h[1]) and h[2] == 0
+    assert smx.entropy(z[:1], keepdim=True).shape == (1, 1)
+    assert smx.entropy(np.array([3.0, 3.0, 1.0]), temperature=0) == np.log(2)
+    with pytest.raises(ValueError, match="temperature"):
+        smx.entropy(z, temperature=-1)
 
 
 def test_out_and_in_place_and_errors():

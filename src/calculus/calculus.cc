@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -207,7 +208,113 @@ Status RunJacobian(const S* z, S* jac, const internal::RowSet& rows, const Layou
   return status;
 }
 
+// H = -sum_i y_i log y_i of each row. For T finite: with d_i = (zmax - z_i)/T,
+// -log y_i = d_i + log S, so H = log S + sum_i e^-d_i d_i / S: two sums of positive terms, and
+// log S = log(c + rest) = log c + log1p(rest/c) keeps a dominant row's tiny H (1e-14) exact.
+template <typename S>
+void RunEntropy(const S* z, S* out, const internal::RowSet& rows, double temperature) {
+  using C = Compute<S>;
+  using W = std::conditional_t<std::is_same_v<S, double>, long double, double>;
+  constexpr bool kNative = std::is_same_v<S, float> || std::is_same_v<S, double>;
+  const internal::CalculusKernels<C>& k = KernelsOf<C>(internal::GetCalculusKernels());
+  const std::int64_t length = rows.length;
+  const bool limit = temperature == 0 || std::isinf(temperature);
+  const double inv_t = limit ? 0 : 1 / temperature;
+  internal::ParallelFor(
+      rows.num_rows, internal::ThreadsFor(rows.num_rows * length, rows.num_rows),
+      [&](std::int64_t begin, std::int64_t end) {
+        C buf[kStage];
+        for (std::int64_t r = begin; r < end; ++r) {
+          std::int64_t zo = 0, oo = 0;
+          rows.Offsets(r, zo, oo);
+          const S* zr = z + zo;
+          const bool direct = kNative && rows.x_stride == 1;
+          // Calls body(block, n) for each block of the row, as compute values.
+          auto each_block = [&](auto body) {
+            if constexpr (kNative) {
+              if (direct) return body(reinterpret_cast<const C*>(zr), static_cast<std::size_t>(length));
+            }
+            for (std::int64_t start = 0; start < length; start += kStage) {
+              const std::int64_t n = std::min(kStage, length - start);
+              for (std::int64_t i = 0; i < n; ++i) buf[i] = ToCompute(zr[(start + i) * rows.x_stride]);
+              body(static_cast<const C*>(buf), static_cast<std::size_t>(n));
+            }
+          };
+          W h = 0;
+          if (length == 0) {
+            h = 0;  // an empty sum
+          } else if (limit) {
+            // T = 0: log of the number of entries at the max; T = inf: log of the finite ones.
+            bool special = false;
+            C zmax = -std::numeric_limits<C>::infinity();
+            W count = 0;
+            each_block([&](const C* v, std::size_t n) {
+              for (std::size_t i = 0; i < n; ++i) {
+                special |= std::isnan(v[i]) || v[i] == std::numeric_limits<C>::infinity();
+                zmax = std::max(zmax, v[i]);
+              }
+            });
+            each_block([&](const C* v, std::size_t n) {
+              for (std::size_t i = 0; i < n; ++i) {
+                count += temperature == 0 ? (v[i] == zmax) : std::isfinite(v[i]);
+              }
+            });
+            h = special ? W(NAN) : (std::isinf(zmax) ? W(0) : std::log(count));
+          } else {
+            C zmax = -std::numeric_limits<C>::infinity();
+            each_block([&](const C* v, std::size_t n) { zmax = std::max(zmax, k.max(v, n)); });
+            if (std::isnan(zmax) || zmax == std::numeric_limits<C>::infinity()) {
+              h = W(NAN);
+            } else if (std::isinf(zmax)) {
+              h = 0;  // a fully masked row: no uncertainty left to measure
+            } else {
+              W count = 0, rest = 0, weighted = 0;
+              each_block([&](const C* v, std::size_t n) {
+                const internal::EntropySums sums = k.entropy_sums(v, n, zmax, inv_t);
+                count += sums.count;
+                rest += sums.rest;
+                weighted += sums.weighted;
+              });
+              h = std::log(count) + std::log1p(rest / count) + weighted / (count + rest);
+            }
+          }
+          out[oo] = FromCompute<S>(static_cast<C>(h));
+        }
+      });
+}
+
 }  // namespace
+
+Status entropy(const ConstTensorRef& z, const TensorRef& out, const SoftmaxOptions& options) {
+  const char* name = "entropy";
+  if (std::isnan(options.temperature) || options.temperature < 0) {
+    return Status::InvalidArgument(std::string(name) + ": temperature must be >= 0 (0 is the " +
+                                   "argmax limit, inf the uniform one), got " +
+                                   std::to_string(options.temperature));
+  }
+  internal::RowSet rows;
+  if (Status s = internal::PlanReduction(name, z, out, options.axis, rows); !s.ok()) return s;
+  if (rows.num_rows == 0) return Status::Ok();
+  switch (z.dtype) {
+    case DType::kF32:
+      RunEntropy(static_cast<const float*>(z.data), static_cast<float*>(out.data), rows,
+                 options.temperature);
+      break;
+    case DType::kF64:
+      RunEntropy(static_cast<const double*>(z.data), static_cast<double*>(out.data), rows,
+                 options.temperature);
+      break;
+    case DType::kF16:
+      RunEntropy(static_cast<const float16*>(z.data), static_cast<float16*>(out.data), rows,
+                 options.temperature);
+      break;
+    case DType::kBF16:
+      RunEntropy(static_cast<const bfloat16*>(z.data), static_cast<bfloat16*>(out.data), rows,
+                 options.temperature);
+      break;
+  }
+  return Status::Ok();
+}
 
 Status softmax_backward(const ConstTensorRef& grad, const ConstTensorRef& y, const TensorRef& dz,
                         const BackwardOptions& options) {

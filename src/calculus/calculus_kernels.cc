@@ -10,6 +10,8 @@
 #define HWY_TARGET_INCLUDE "calculus/calculus_kernels.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
+#include <cmath>
+
 #include "calculus/kernels.h"
 #include "softmax/exp-inl.h"
 
@@ -137,8 +139,57 @@ void LogSoftmaxBackward(const T* out, const T* g, T* dz, std::size_t n,
 }
 
 template <typename T>
+T Max(const T* z, std::size_t n) {
+  const hn::ScalableTag<T> d;
+  const std::size_t N = hn::Lanes(d);
+  if (n < N) {
+    T m = z[0];
+    for (std::size_t i = 1; i < n; ++i) m = z[i] > m ? z[i] : m;
+    return m;
+  }
+  auto m0 = hn::LoadU(d, z), m1 = m0;
+  std::size_t i = 0;
+  for (; i + 2 * N <= n; i += 2 * N) {
+    m0 = hn::Max(m0, hn::LoadU(d, z + i));
+    m1 = hn::Max(m1, hn::LoadU(d, z + i + N));
+  }
+  // The overlapping last vector re-reads a few elements, which a max does not mind.
+  if (i < n) m1 = hn::Max(m1, hn::LoadU(d, z + n - N));
+  return hn::GetLane(hn::MaxOfLanes(d, hn::Max(m0, m1)));
+}
+
+// d = (zmax - z) / T in f64: zmax - z is exact for f32 data and, where z is within a factor 2 of
+// zmax, for f64 (Sterbenz); elsewhere d is large and its rounding scales exp(-d) d, which is tiny.
+template <typename T>
+internal::EntropySums EntropySumsOf(const T* z, std::size_t n, T zmax, double inv_t) {
+  const DD dd;
+  const std::size_t N = hn::Lanes(dd);
+  const auto vmax = hn::Set(dd, static_cast<double>(zmax)), vinv = hn::Set(dd, inv_t);
+  const auto zero = hn::Zero(dd), one = hn::Set(dd, 1.0);
+  auto count = zero, rest = zero, weighted = zero;
+  for (std::size_t i = 0; i < n; i += N) {
+    const std::size_t left = n - i;
+    auto dv = hn::Mul(hn::Sub(vmax, LoadWide(z + i, left)), vinv);
+    if (left < N) {  // lanes past the row: d = inf adds nothing
+      HWY_ALIGN double lane[hn::MaxLanes(DD())];
+      for (std::size_t j = 0; j < N; ++j) lane[j] = static_cast<double>(j);
+      dv = hn::IfThenElse(hn::Lt(hn::Load(dd, lane), hn::Set(dd, static_cast<double>(left))), dv,
+                          hn::Set(dd, HUGE_VAL));
+    }
+    const auto e = ExpOfShifted</*kHasLo=*/false>(dd, hn::Neg(dv), dv);
+    const auto at_max = hn::Eq(dv, zero);
+    count = hn::Add(count, hn::IfThenElseZero(at_max, one));
+    rest = hn::Add(rest, hn::IfThenZeroElse(at_max, e));
+    // 0 log 0 = 0: a -inf entry (d = inf, e = 0) adds nothing, not 0 * inf.
+    weighted = hn::Add(weighted, hn::IfThenZeroElse(hn::IsInf(dv), hn::Mul(e, dv)));
+  }
+  return {hn::GetLane(hn::SumOfLanes(dd, count)), hn::GetLane(hn::SumOfLanes(dd, rest)),
+          hn::GetLane(hn::SumOfLanes(dd, weighted))};
+}
+
+template <typename T>
 internal::CalculusKernels<T> MakeKernels() {
-  return {&Dot<T>, &SoftmaxBackward<T>, &LogSoftmaxBackward<T>};
+  return {&Dot<T>, &SoftmaxBackward<T>, &LogSoftmaxBackward<T>, &Max<T>, &EntropySumsOf<T>};
 }
 
 const internal::CalculusKernelTable* GetCalculusKernelTable() {

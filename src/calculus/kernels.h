@@ -13,6 +13,15 @@ struct WideSum {
   double lo = 0;
 };
 
+// The sums of a row's entropy: with d_i = (zmax - z_i)/T >= 0 (zmax the row's finite max), the
+// entries at the max (d_i = 0), rest = sum over the others of exp(-d_i), and weighted =
+// sum_i exp(-d_i) d_i (0 log 0 = 0: -inf entries add nothing). NaN in the row makes them NaN.
+struct EntropySums {
+  double count = 0;
+  double rest = 0;
+  double weighted = 0;
+};
+
 template <typename T>
 struct CalculusKernels {
   // sum_i a_i b_i (b null: sum_i a_i), f32 data in f64 lanes, f64 data compensated (TwoProduct
@@ -23,6 +32,10 @@ struct CalculusKernels {
   // dz_i = (g_i - exp(out_i) S) scale: log_softmax's backward, S = sum_i g_i.
   void (*log_softmax_backward)(const T* out, const T* g, T* dz, std::size_t n, WideSum sum_g,
                                double scale);
+  // The max of z (n >= 1; NaN handling unspecified: the sums below carry a NaN).
+  T (*max)(const T* z, std::size_t n);
+  // EntropySums of z for its finite max zmax and 1/T.
+  EntropySums (*entropy_sums)(const T* z, std::size_t n, T zmax, double inv_t);
 };
 
 struct CalculusKernelTable {

@@ -68,4 +68,15 @@ smx_status smx_softmax_jacobian(const smx_tensor* z, const smx_tensor* jacobian,
   });
 }
 
+smx_status smx_entropy(const smx_tensor* z, const smx_tensor* out, int32_t axis,
+                       double temperature) {
+  return smx::capi::Guard("smx_entropy", [&]() -> smx::Status {
+    smx::ConstTensorRef zr;
+    smx::TensorRef outr;
+    if (smx::Status s = smx::capi::ToConstRef("smx_entropy", "z", z, zr); !s.ok()) return s;
+    if (smx::Status s = smx::capi::ToRef("smx_entropy", "out", out, outr); !s.ok()) return s;
+    return smx::entropy(zr, outr, {.temperature = temperature, .axis = axis});
+  });
+}
+
 }  // extern "C"

@@ -326,6 +326,11 @@ static void TestCalculus(void) {
   CHECK(smx_log_softmax_f64(z, out, 1, 3, 1.0) == SMX_OK);
   CHECK(smx_log_softmax_backward(&gt, &ot, &dzt, -1, 1.0) == SMX_OK);
   for (int i = 0; i < 3; ++i) CHECK_NEAR(dz[i], g[i] - y[i] * (g[0] + g[1] + g[2]), kF64);
+  const double conf[3] = {5, 0, -5};
+  double h = 0;
+  smx_tensor ct = {(void*)conf, SMX_F64, 1, shape, NULL}, ht = {&h, SMX_F64, 0, NULL, NULL};
+  CHECK(smx_entropy(&ct, &ht, -1, 1.0) == SMX_OK);
+  CHECK_NEAR(h, 0.04067412954243125, kF64);
   CHECK_ERROR(smx_softmax_backward(&gt, &yt, &dzt, -1, 0.0), SMX_INVALID_ARGUMENT,
               "temperature must be finite and > 0");
   CHECK_ERROR(smx_softmax_jacobian(&zt, &yt, -1, 1.0), SMX_INVALID_ARGUMENT,

@@ -131,3 +131,11 @@ check "jacobian --explain shows J" grep -q "J_ij = p_i (δ_ij - p_j) / T" <<<"$o
 run jacobian --explain -- 30 0 -5
 check "jacobian --explain, a dominant entry, agrees" [ "$rc" = 0 ]
 expect_error "jacobian needs T > 0" 1 "temperature must be finite and > 0" jacobian -T 0 1 2
+
+# entropy: one number per row, exact for a confident row; the T limits.
+expect_values "entropy of [5, 0, -5]" 1e-16 "0.04067412954243125" entropy 5 0 -5
+expect_values "entropy T=0 is log of the ties" 1e-16 "0.6931471805599453" entropy -T 0 3 3 1
+expect_values "entropy T=inf is log n" 1e-16 "1.0986122886681098" entropy -T inf 3 1 0
+feed '0 0 0\n5 0 -5\n'
+run entropy -i -
+check "entropy: a line per row" [ "$(printf '%s\n' "$out" | wc -l)" = 2 ]

@@ -11,6 +11,7 @@ const char* OpName(Op op) {
     case Op::kLogSigmoid: return "log-sigmoid";
     case Op::kSoftplus: return "softplus";
     case Op::kJacobian: return "jacobian";
+    case Op::kEntropy: return "entropy";
   }
   return "?";
 }
@@ -29,17 +30,18 @@ std::optional<Op> FindOp(std::string_view name) {
 }
 
 bool TakesTemperature(Op op) {
-  return op == Op::kSoftmax || op == Op::kLogSoftmax || op == Op::kJacobian;
+  return op == Op::kSoftmax || op == Op::kLogSoftmax || op == Op::kJacobian ||
+         op == Op::kEntropy;
 }
 
 bool TakesAxis(Op op) {
   return op == Op::kSoftmax || op == Op::kLogSoftmax || op == Op::kLogSumExp ||
-         op == Op::kJacobian;
+         op == Op::kJacobian || op == Op::kEntropy;
 }
 
 bool MatrixPerRow(Op op) { return op == Op::kJacobian; }
 
-bool ReducesAxis(Op op) { return op == Op::kLogSumExp; }
+bool ReducesAxis(Op op) { return op == Op::kLogSumExp || op == Op::kEntropy; }
 
 smx::Status RunOp(Op op, const smx::ConstTensorRef& x, const smx::TensorRef& y, double temperature,
                   int axis) {
@@ -52,6 +54,7 @@ smx::Status RunOp(Op op, const smx::ConstTensorRef& x, const smx::TensorRef& y, 
     case Op::kSoftplus: return smx::softplus(x, y);
     case Op::kJacobian:
       return smx::softmax_jacobian(x, y, {.temperature = temperature, .axis = axis});
+    case Op::kEntropy: return smx::entropy(x, y, {.temperature = temperature, .axis = axis});
   }
   return smx::Status::InvalidArgument("unknown op");
 }

@@ -12,19 +12,30 @@
 
 namespace smx_cli {
 
-enum class Op { kSoftmax, kLogSoftmax, kLogSumExp, kSigmoid, kLogSigmoid, kSoftplus, kJacobian };
+enum class Op {
+  kSoftmax,
+  kLogSoftmax,
+  kLogSumExp,
+  kSigmoid,
+  kLogSigmoid,
+  kSoftplus,
+  kJacobian,
+  kEntropy
+};
 
 // The softmax family (what `smx bench` measures), then the elementwise ops.
 inline constexpr Op kAllOps[] = {Op::kSoftmax, Op::kLogSoftmax, Op::kLogSumExp};
 inline constexpr Op kElementwiseOps[] = {Op::kSigmoid, Op::kLogSigmoid, Op::kSoftplus};
-inline constexpr Op kCalculusOps[] = {Op::kJacobian};
+inline constexpr Op kCalculusOps[] = {Op::kJacobian, Op::kEntropy};
 
-// "softmax", "log-softmax", "logsumexp", "sigmoid", "log-sigmoid", "softplus", "jacobian".
+// "softmax", "log-softmax", "logsumexp", "sigmoid", "log-sigmoid", "softplus", "jacobian",
+// "entropy".
 const char* OpName(Op op);
 std::optional<Op> FindOp(std::string_view name);
 
-// softmax and log-softmax take a temperature; logsumexp reduces its axis to one value; the
-// elementwise ops (sigmoid, log-sigmoid, softplus) take neither a temperature nor an axis.
+// softmax, log-softmax, jacobian and entropy take a temperature; logsumexp and entropy reduce
+// their axis to one value; the elementwise ops (sigmoid, log-sigmoid, softplus) take neither a
+// temperature nor an axis.
 bool TakesTemperature(Op op);
 bool TakesAxis(Op op);
 bool ReducesAxis(Op op);

@@ -17,6 +17,7 @@ void PrintUsage(std::FILE* out) {
       "  smx logsumexp            [--axis A] [options] [-i IN] [-o OUT] [VALUES...]\n"
       "  smx sigmoid | log-sigmoid | softplus  [options] [-i IN] [-o OUT] [VALUES...]\n"
       "  smx jacobian    [-T T] [--axis A] [options] [-i IN] [-o OUT] [VALUES...]\n"
+      "  smx entropy     [-T T] [--axis A] [options] [-i IN] [-o OUT] [VALUES...]\n"
       "  smx demo                 worked examples, then a short benchmark\n"
       "  smx bench [options]      speed against a plain copy of the same bytes\n"
       "  smx info                 version, SIMD targets, threads\n"
@@ -92,11 +93,17 @@ void PrintOpUsage(Op op, std::FILE* out) {
         "shape without the axis, then K, K. T must be finite and > 0.\n",
         out);
   }
-  if (ReducesAxis(op)) {
+  if (op == Op::kEntropy) {
     std::fputs(
-        "\nlogsumexp reduces the axis: each row gives one number, printed on its own\n"
-        "line; a .npy result drops the axis.\n",
+        "\nentropy prints -sum p log p of p = softmax(z/T) in nats for each row, exact\n"
+        "for confident rows; T = 0 gives log m (m maxima), T = inf log n.\n",
         out);
+  }
+  if (ReducesAxis(op)) {
+    std::fprintf(out,
+                 "\n%s reduces the axis: each row gives one number, printed on its own\n"
+                 "line; a .npy result drops the axis.\n",
+                 OpName(op));
   }
 }
 
