@@ -283,9 +283,11 @@ TEST_P(Calculus, Entropy) {
     }
   }
   // Edges: NaN and +inf rows give NaN, a masked row 0, the limits log m and log n, [5, 0, -5].
-  const double rows4[4][3] = {{1, kNaN, 2}, {1, kInf, 2}, {-kInf, -kInf, -kInf}, {5, 0, -5}};
-  std::vector<double> z(&rows4[0][0], &rows4[0][0] + 12), h(4);
-  const std::int64_t shape[2] = {4, 3}, out_shape[1] = {4};
+  // (An all-NaN row has a NaN max on every target: it must not read as fully masked.)
+  const double rows5[5][3] = {
+      {1, kNaN, 2}, {1, kInf, 2}, {-kInf, -kInf, -kInf}, {5, 0, -5}, {kNaN, kNaN, kNaN}};
+  std::vector<double> z(&rows5[0][0], &rows5[0][0] + 15), h(5);
+  const std::int64_t shape[2] = {5, 3}, out_shape[1] = {5};
   ASSERT_TRUE(smx::entropy(smx::TensorView<const double>(z.data(), shape),
                            smx::TensorView<double>(h.data(), out_shape))
                   .ok());
@@ -293,6 +295,7 @@ TEST_P(Calculus, Entropy) {
   EXPECT_TRUE(std::isnan(h[1]));
   EXPECT_EQ(h[2], 0.0);
   EXPECT_NEAR(h[3], 0.04067412954243125, 1e-17);
+  EXPECT_TRUE(std::isnan(h[4]));
   const double ties[2][4] = {{3, 3, 1, -kInf}, {0, 1, 2, -kInf}};
   std::vector<double> zt(&ties[0][0], &ties[0][0] + 8), ht(2);
   const std::int64_t tshape[2] = {2, 4}, tout[1] = {2};

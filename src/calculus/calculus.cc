@@ -163,7 +163,6 @@ Status RunJacobian(const S* z, S* jac, const internal::RowSet& rows, const Layou
   using W = std::conditional_t<std::is_same_v<S, double>, long double, double>;
   const std::int64_t k = rows.length;
   const int jr = jl.rank;
-  Status status = Status::Ok();
   std::vector<double> z_row(static_cast<std::size_t>(k)), y_row(static_cast<std::size_t>(k));
   for (std::int64_t r = 0; r < rows.num_rows; ++r) {
     std::int64_t zo = 0, unused = 0;
@@ -205,7 +204,7 @@ Status RunJacobian(const S* z, S* jac, const internal::RowSet& rows, const Layou
       }
     }
   }
-  return status;
+  return Status::Ok();
 }
 
 // H = -sum_i y_i log y_i of each row. For T finite: with d_i = (zmax - z_i)/T,
@@ -262,8 +261,13 @@ void RunEntropy(const S* z, S* out, const internal::RowSet& rows, double tempera
             h = special ? W(NAN) : (std::isinf(zmax) ? W(0) : std::log(count));
           } else {
             C zmax = -std::numeric_limits<C>::infinity();
-            each_block([&](const C* v, std::size_t n) { zmax = std::max(zmax, k.max(v, n)); });
-            if (std::isnan(zmax) || zmax == std::numeric_limits<C>::infinity()) {
+            bool nan = false;  // std::max(-inf, NaN) is -inf: a NaN block max is kept apart
+            each_block([&](const C* v, std::size_t n) {
+              const C block_max = k.max(v, n);
+              nan |= std::isnan(block_max);
+              zmax = std::max(zmax, block_max);
+            });
+            if (nan || zmax == std::numeric_limits<C>::infinity()) {
               h = W(NAN);
             } else if (std::isinf(zmax)) {
               h = 0;  // a fully masked row: no uncertainty left to measure
