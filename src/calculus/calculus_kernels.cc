@@ -14,6 +14,7 @@
 
 #include "calculus/kernels.h"
 #include "softmax/exp-inl.h"
+#include "softmax/row_kernels-inl.h"  // RowMax
 
 HWY_BEFORE_NAMESPACE();
 namespace smx::HWY_NAMESPACE {
@@ -138,26 +139,6 @@ void LogSoftmaxBackward(const T* out, const T* g, T* dz, std::size_t n,
   }
 }
 
-template <typename T>
-T Max(const T* z, std::size_t n) {
-  const hn::ScalableTag<T> d;
-  const std::size_t N = hn::Lanes(d);
-  if (n < N) {
-    T m = z[0];
-    for (std::size_t i = 1; i < n; ++i) m = z[i] > m ? z[i] : m;
-    return m;
-  }
-  auto m0 = hn::LoadU(d, z), m1 = m0;
-  std::size_t i = 0;
-  for (; i + 2 * N <= n; i += 2 * N) {
-    m0 = hn::Max(m0, hn::LoadU(d, z + i));
-    m1 = hn::Max(m1, hn::LoadU(d, z + i + N));
-  }
-  // The overlapping last vector re-reads a few elements, which a max does not mind.
-  if (i < n) m1 = hn::Max(m1, hn::LoadU(d, z + n - N));
-  return hn::GetLane(hn::MaxOfLanes(d, hn::Max(m0, m1)));
-}
-
 // d = (zmax - z) / T in f64: zmax - z is exact for f32 data and, where z is within a factor 2 of
 // zmax, for f64 (Sterbenz); elsewhere d is large and its rounding scales exp(-d) d, which is tiny.
 template <typename T>
@@ -189,7 +170,7 @@ internal::EntropySums EntropySumsOf(const T* z, std::size_t n, T zmax, double in
 
 template <typename T>
 internal::CalculusKernels<T> MakeKernels() {
-  return {&Dot<T>, &SoftmaxBackward<T>, &LogSoftmaxBackward<T>, &Max<T>, &EntropySumsOf<T>};
+  return {&Dot<T>, &SoftmaxBackward<T>, &LogSoftmaxBackward<T>, &RowMax<T>, &EntropySumsOf<T>};
 }
 
 const internal::CalculusKernelTable* GetCalculusKernelTable() {
