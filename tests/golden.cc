@@ -68,13 +68,20 @@ GoldenFile Load() {
         f.elementwise.push_back(std::move(e));
         continue;
       } else if (op == "softmax_jacobian" || op == "softmax_vjp" || op == "log_softmax_vjp" ||
-                 op == "entropy") {
+                 op == "entropy" || op == "cross_entropy" || op == "cross_entropy_probs" ||
+                 op == "kl_div_distill") {
         GoldenTensorCase t;
         t.id = j.at("id");
         t.op = op;
         t.dtype = j.at("dtype");
         for (const auto& [name, value] : j.at("params").items()) {
-          if (value.is_number() || value.is_string()) t.params[name] = Number(value);
+          if (value.is_array()) {
+            t.list_params[name] = Numbers(value);
+          } else if (value.is_string() && value != "inf" && value != "-inf" && value != "nan") {
+            t.string_params[name] = value.get<std::string>();
+          } else if (value.is_number() || value.is_string()) {
+            t.params[name] = Number(value);
+          }
         }
         auto tensors = [](const nlohmann::json& group) {
           std::map<std::string, GoldenTensor> out;

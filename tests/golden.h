@@ -1,6 +1,8 @@
 // The golden cases of /work/shared/golden/public.jsonl (FORMAT.md), for the ops this suite runs:
-// softmax, log_softmax and logsumexp (GoldenCase), sigmoid and log_sigmoid (GoldenElementwiseCase). The file is found through the SMX_GOLDEN_DIR environment
-// variable, else the directory configured by CMake (SMX_GOLDEN_DIR_DEFAULT).
+// softmax, log_softmax and logsumexp (GoldenCase), sigmoid and log_sigmoid
+// (GoldenElementwiseCase), the calculus and the losses (GoldenTensorCase). The file is found
+// through the SMX_GOLDEN_DIR environment variable, else the directory configured by CMake
+// (SMX_GOLDEN_DIR_DEFAULT).
 #ifndef SMX_TESTS_GOLDEN_H_
 #define SMX_TESTS_GOLDEN_H_
 
@@ -47,7 +49,9 @@ struct GoldenTensorCase {
   std::string id;
   std::string op;
   std::string dtype;  // "f32" or "f64"
-  std::map<std::string, double> params;  // the numeric params ("T"); others are not kept
+  std::map<std::string, double> params;  // the numeric params ("T", "ignore_index")
+  std::map<std::string, std::string> string_params;        // "reduction"
+  std::map<std::string, std::vector<double>> list_params;  // "weight"
   std::map<std::string, GoldenTensor> inputs, expected;
   std::string tol_kind;  // "rel" or "ulp"
   double tol_value = 0, tol_abs = 0;

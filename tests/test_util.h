@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -231,6 +232,45 @@ inline std::size_t OutputSize(Op op, std::size_t rows, std::size_t k) {
 // "softmax f32 K=17 rows=3 T=0.5 off=1"-style labels.
 std::string Label(Op op, const char* dtype, std::size_t k, std::size_t rows, double temperature,
                   const std::string& extra = "");
+
+// FORMAT.md's relative rule: |got - want| <= max(abs, rel |want|); NaN must be NaN, infinities
+// equal.
+template <typename T>
+::testing::AssertionResult MatchesRel(const std::string& label, const std::vector<T>& got,
+                                      const std::vector<ld>& want, double rel, double abs) {
+  if (got.size() != want.size()) {
+    return ::testing::AssertionFailure() << label << ": " << got.size() << " values, want "
+                                         << want.size();
+  }
+  std::size_t bad = 0;
+  std::string first;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const ld g = Elem<T>::Widen(got[i]), w = want[i];
+    bool ok;
+    if (std::isnan(w)) {
+      ok = std::isnan(g);
+    } else if (std::isinf(w)) {
+      ok = g == w;
+    } else {
+      ok = std::isfinite(g) && std::fabs(g - w) <= std::fmax(ld(abs), ld(rel) * std::fabs(w));
+    }
+    if (!ok && bad++ == 0) {
+      char want_text[40];
+      std::snprintf(want_text, sizeof want_text, "%.17Lg", w);
+      first = "[" + std::to_string(i) + "] got " + Describe(got[i]) + ", want " + want_text;
+    }
+  }
+  if (bad == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << label << ": " << bad << " of " << got.size()
+                                       << " off (rel " << rel << ", abs " << abs << "); " << first;
+}
+
+template <typename T>
+std::vector<T> Cast(const std::vector<double>& v) {
+  std::vector<T> out(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) out[i] = static_cast<T>(v[i]);
+  return out;
+}
 
 }  // namespace smx_test
 

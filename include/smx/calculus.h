@@ -9,7 +9,8 @@
 //   log_softmax_backward(g, out) dz = (g - exp(out) * sum(g)) / T
 //   softmax_jvp(y, v)            J v = y * (v - <v, y>) / T         (J is symmetric)
 // The gradient of logsumexp is softmax and its Hessian is J (the covariance of the categorical
-// distribution y): softmax_jacobian at T = 1 is that Hessian.
+// distribution y): softmax_jacobian at T = 1 is that Hessian (logsumexp_gradient and
+// logsumexp_hessian below call them by those names).
 //
 // Example (PyTorch's softmax backward from the saved output):
 //   smx::Status s = smx::softmax_backward(grad, y, dz, {.axis = -1});
@@ -65,6 +66,29 @@ Status softmax_jacobian(const ConstTensorRef& z, const TensorRef& jacobian,
 // row with NaN or +inf gives NaN; a fully masked row (all -inf) and an empty one give 0.
 Status entropy(const ConstTensorRef& z, const TensorRef& out, const SoftmaxOptions& options = {});
 
+// The derivatives of logsumexp, under their own names. For L(x) = log sum_j exp(x_j) along
+// `axis`, the gradient is dL/dx_i = softmax(x)_i and the Hessian d2L/dx_i dx_j = diag(y) - y y^T
+// with y = softmax(x): softmax and softmax_jacobian at T = 1, with their accuracy and their
+// special rows (NaN or +inf in a row: NaN; all -inf: a zero gradient and a zero Hessian).
+//
+// logsumexp_gradient: `gradient` has x's shape and dtype (it may be x itself).
+// logsumexp_hessian: `hessian` has x's shape without the axis, then K, K (x [B, K]: [B, K, K]).
+//
+// Example (x = {0, log 3}: gradient {1/4, 3/4}, Hessian {{3/16, -3/16}, {-3/16, 3/16}}):
+//   smx::Status s = smx::logsumexp_gradient(x, g);
+//   s = smx::logsumexp_hessian(x, h);
+// Errors carry the name of the op and of the call it runs ("logsumexp_hessian: softmax_jacobian:
+// the jacobian must be f32 [4, 4] ...").
+inline Status logsumexp_gradient(const ConstTensorRef& x, const TensorRef& gradient,
+                                 int axis = -1) {
+  Status s = softmax(x, gradient, {.temperature = 1.0, .axis = axis});
+  return s.ok() ? s : Status(s.code(), "logsumexp_gradient: " + s.message());
+}
+inline Status logsumexp_hessian(const ConstTensorRef& x, const TensorRef& hessian, int axis = -1) {
+  Status s = softmax_jacobian(x, hessian, {.temperature = 1.0, .axis = axis});
+  return s.ok() ? s : Status(s.code(), "logsumexp_hessian: " + s.message());
+}
+
 // Typed views.
 template <typename G, typename Y, typename D>
 Status softmax_backward(const TensorView<G>& grad, const TensorView<Y>& y, const TensorView<D>& dz,
@@ -95,6 +119,19 @@ template <typename Z, typename O>
 Status entropy(const TensorView<Z>& z, const TensorView<O>& out, const SoftmaxOptions& options = {}) {
   static_assert(std::is_same_v<std::remove_const_t<Z>, O>, "z and out must have one dtype");
   return entropy(ConstTensorRef(z.data(), dtype_of<O>(), z.layout()), out.ref(), options);
+}
+
+template <typename X, typename G>
+Status logsumexp_gradient(const TensorView<X>& x, const TensorView<G>& gradient, int axis = -1) {
+  static_assert(std::is_same_v<std::remove_const_t<X>, G>, "x and gradient must have one dtype");
+  return logsumexp_gradient(ConstTensorRef(x.data(), dtype_of<G>(), x.layout()), gradient.ref(),
+                            axis);
+}
+template <typename X, typename H>
+Status logsumexp_hessian(const TensorView<X>& x, const TensorView<H>& hessian, int axis = -1) {
+  static_assert(std::is_same_v<std::remove_const_t<X>, H>, "x and hessian must have one dtype");
+  return logsumexp_hessian(ConstTensorRef(x.data(), dtype_of<H>(), x.layout()), hessian.ref(),
+                           axis);
 }
 
 }  // namespace smx

@@ -89,6 +89,16 @@ smx_status smx_log_softmax(const smx_tensor* x, const smx_tensor* y, int32_t axi
  * SMX_INVALID_ARGUMENT. An empty axis gives -inf. */
 smx_status smx_logsumexp(const smx_tensor* x, const smx_tensor* out, int32_t axis);
 
+/* Weighted logsumexp, as scipy.special.logsumexp(x, axis, b=b, return_sign=...): out =
+ * log|sum_j b_j exp(x_j)| along `axis`. b has x's dtype and shape (any strides, 0 included: a
+ * stride-0 b is broadcast); out as for smx_logsumexp. sign may be NULL; otherwise it has out's
+ * dtype and shape, does not overlap out, and receives +1, -1, 0 (the sum is exactly 0, out -inf)
+ * or NaN (out NaN). Without sign, a negative sum gives out = NaN. An entry with b_j = 0 adds
+ * nothing, even where x_j is +-inf or NaN; an empty axis gives -inf with sign 0. The contract in
+ * full is smx::logsumexp(x, b, out, sign, options) in smx/softmax.h. */
+smx_status smx_logsumexp_weighted(const smx_tensor* x, const smx_tensor* b, const smx_tensor* out,
+                                  const smx_tensor* sign, int32_t axis);
+
 /* Contiguous row-major [rows, cols] blocks, reduced along the rows (the last axis): y has
  * rows * cols elements, the logsumexp `out` has `rows`. x and y may be the same buffer. */
 smx_status smx_softmax_f32(const float* x, float* y, size_t rows, size_t cols, double temperature);
@@ -141,6 +151,47 @@ smx_status smx_softmax_jacobian(const smx_tensor* z, const smx_tensor* jacobian,
  * limits). NaN or +inf in a row gives NaN, a fully masked row 0. */
 smx_status smx_entropy(const smx_tensor* z, const smx_tensor* out, int32_t axis,
                        double temperature);
+
+/* ---- Losses (smx/losses.h) ------------------------------------------------------------------- */
+
+/* How per-sample losses are reduced (PyTorch's `reduction`). */
+typedef enum smx_reduction {
+  SMX_REDUCTION_NONE = 0, /* loss: the logits' shape without the class axis */
+  SMX_REDUCTION_SUM = 1,  /* loss: one element */
+  SMX_REDUCTION_MEAN = 2  /* loss: one element, the sum / D (see smx/losses.h) */
+} smx_reduction;
+
+/* The options of the cross-entropies. Start from smx_cross_entropy_defaults(): mean, ignore_index
+ * -100, no smoothing, no weights, class axis -1.
+ *   weight: NULL, or a [C] tensor of the logits' dtype (one weight per class). */
+typedef struct smx_cross_entropy_options {
+  int32_t reduction; /* an smx_reduction */
+  int32_t axis;
+  int64_t ignore_index;
+  double label_smoothing; /* in [0, 1] */
+  const smx_tensor* weight;
+} smx_cross_entropy_options;
+
+smx_cross_entropy_options smx_cross_entropy_defaults(void);
+
+/* Softmax cross-entropy with class indices, PyTorch's F.cross_entropy, fused with its gradient:
+ * target holds num_targets int64 class indices, one per sample (row along options->axis). grad
+ * (may be NULL: the loss only) has the logits' shape and dtype and may be the logits themselves
+ * (in place). options may be NULL (the defaults). A target outside [0, C) that is not
+ * ignore_index is SMX_INVALID_ARGUMENT, naming the sample and the value; nothing is written then. */
+smx_status smx_cross_entropy(const smx_tensor* logits, const int64_t* target, int64_t num_targets,
+                             const smx_tensor* loss, const smx_tensor* grad,
+                             const smx_cross_entropy_options* options);
+/* The same with probability targets: target has the logits' shape and dtype (ignore_index is
+ * not used; mean divides by the number of samples). */
+smx_status smx_cross_entropy_probs(const smx_tensor* logits, const smx_tensor* target,
+                                   const smx_tensor* loss, const smx_tensor* grad,
+                                   const smx_cross_entropy_options* options);
+/* Distillation: loss (one element) = T^2/N sum_n KL(softmax(teacher/T) || softmax(student/T)),
+ * grad (may be NULL, or the student itself) = (T/N) (softmax(student/T) - softmax(teacher/T)). */
+smx_status smx_kl_div_distill(const smx_tensor* student, const smx_tensor* teacher,
+                              const smx_tensor* loss, const smx_tensor* grad, int32_t axis,
+                              double temperature);
 
 /* ---- Threads and build information (smx/runtime.h) ------------------------------------------- */
 

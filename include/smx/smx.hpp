@@ -3,6 +3,7 @@
 #define SMX_SMX_HPP_
 
 #include "smx/calculus.h"
+#include "smx/losses.h"
 #include "smx/runtime.h"
 #include "smx/sigmoid.h"
 #include "smx/softmax.h"

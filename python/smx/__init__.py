@@ -22,7 +22,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from . import _array, _smx
+from ._losses import cross_entropy, kl_div_distill
 
 __version__: str = _smx.version()
 
@@ -37,7 +40,11 @@ __all__ = [
     "log_softmax_backward",
     "softmax_jvp",
     "softmax_jacobian",
+    "logsumexp_gradient",
+    "logsumexp_hessian",
     "entropy",
+    "cross_entropy",
+    "kl_div_distill",
     "set_num_threads",
     "get_num_threads",
     "simd_target",
@@ -76,18 +83,79 @@ def log_softmax(x: Any, dim: int = -1, *, temperature: float = 1.0, out: Any = N
     return _same_shape_op("log_softmax", _smx.log_softmax, x, dim, temperature, out)
 
 
-def logsumexp(x: Any, dim: int = -1, *, keepdim: bool = False, out: Any = None) -> Any:
+def logsumexp(x: Any, dim: int = -1, *, keepdim: bool = False, b: Any = None,
+              return_sign: bool = False, out: Any = None) -> Any:
     """``log(sum(exp(x)))`` along ``dim``, without overflow: ``m + log sum_j exp(x_j - m)``.
 
     Within 4 ULP (f32) / 8 ULP (f64). A row with NaN gives NaN, with +inf (no NaN) +inf, all
     -inf or empty -inf. The result drops ``dim`` (``keepdim=True`` keeps it with size 1);
     ``out`` must have that shape and x's dtype.
+
+    With weights ``b`` (broadcastable to x; lists and scalars take x's dtype, an array or tensor
+    must have it) the result is ``log|sum_j b_j exp(x_j)|``, as ``scipy.special.logsumexp(x, dim,
+    b=b, return_sign=...)``: a negative sum gives NaN unless ``return_sign=True``, which returns
+    ``(result, sign)`` with sign +1, -1, 0 (the sum is exactly 0, result -inf) or NaN. An entry
+    with ``b_j = 0`` adds nothing, even where x_j is NaN or +-inf; an empty or fully masked row
+    gives -inf with sign 0. Exact where SciPy rounds: terms summed compensated, rows that cancel
+    recomputed in long double (see smx/softmax.h). ``out`` receives the result; the sign is a
+    new array.
     """
     a = _array.Input(x, "logsumexp")
     d = a.dim(dim)
-    y = a.output(a.reduced_shape(d, bool(keepdim)), out)
-    _smx.logsumexp(a.array, y.array, d, a.dtype_override)
-    return y.result
+    shape = a.reduced_shape(d, bool(keepdim))
+    if b is None and not return_sign:
+        y = a.output(shape, out)
+        _smx.logsumexp(a.array, y.array, d, a.dtype_override)
+        return y.result
+    w = _weights(a, b)
+    y = a.output(shape, out)
+    sign = a.output(shape) if return_sign else None
+    _smx.logsumexp(a.array, y.array, d, a.dtype_override, w,
+                   sign.array if sign is not None else None)
+    return (y.result, sign.result) if return_sign else y.result
+
+
+def _weights(a: Any, b: Any) -> Any:
+    """logsumexp's b as an array of x's framework, dtype and shape (stride 0 where broadcast);
+    None means weights of 1."""
+    op = a.op
+    if a.kind == "torch":
+        import torch  # noqa: PLC0415
+
+        if b is None:
+            w = torch.ones((), dtype=a.dtype)
+        elif isinstance(b, torch.Tensor):
+            if b.device.type != "cpu":
+                raise TypeError(f"{op}: smx runs on the CPU; b is on device '{b.device}'")
+            if b.dtype != a.dtype and b.dtype.is_floating_point:
+                raise TypeError(f"{op}: b has dtype {b.dtype} but x is {a.dtype}; they must match")
+            w = b.detach().to(a.dtype)
+        else:
+            w = torch.as_tensor(np.asarray(b, dtype=np.float64), dtype=a.dtype)
+        try:
+            w = w.expand(a.shape)
+        except RuntimeError:
+            raise ValueError(f"{op}: b has shape {tuple(w.shape)}, which does not broadcast to "
+                             f"x's shape {a.shape}") from None
+        return w
+    if b is None:
+        w = np.ones((), dtype=a.dtype)
+    else:
+        if _array._is_torch(b):
+            raise TypeError(f"{op}: b is a torch.Tensor but x is not; pass both from one framework")
+        if hasattr(b, "__dlpack__") and not isinstance(b, np.ndarray):
+            b = np.from_dlpack(b) if not _array._is_jax(b) else np.asarray(b)
+        if isinstance(b, np.ndarray) and b.dtype.kind == "f" and b.dtype != a.dtype:
+            raise TypeError(f"{op}: b has dtype {b.dtype} but x is {a.dtype}; they must match")
+        w = np.asarray(b, dtype=a.dtype)
+    if any(s < 0 for s in w.strides):
+        w = np.ascontiguousarray(w)
+    try:
+        w = np.broadcast_to(w, a.shape)
+    except ValueError:
+        raise ValueError(f"{op}: b has shape {w.shape}, which does not broadcast to x's shape "
+                         f"{() if a.scalar else a.shape}") from None
+    return w.view(np.uint16) if a.dtype_override else w
 
 
 def _elementwise(name: str, kernel: Any, x: Any, out: Any) -> Any:
@@ -162,6 +230,27 @@ def softmax_jvp(y: Any, v: Any, dim: int = -1, *, temperature: float = 1.0,
                 out: Any = None) -> Any:
     """Forward mode: ``J v = y * (v - <v, y>) / T`` for ``y = softmax(z / T)`` (J is symmetric)."""
     return _backward("softmax_jvp", _smx.softmax_jvp, y, v, dim, temperature, out)
+
+
+def logsumexp_gradient(x: Any, dim: int = -1) -> Any:
+    """The gradient of ``logsumexp(x, dim)`` wrt x: ``softmax(x, dim)``, x's shape.
+
+    Its accuracy and special rows are softmax's (NaN or +inf in a row: NaN; all -inf: 0).
+    """
+    return _same_shape_op("logsumexp_gradient", _smx.softmax, x, dim, 1.0, None)
+
+
+def logsumexp_hessian(x: Any, dim: int = -1) -> Any:
+    """The Hessian of ``logsumexp(x, dim)`` wrt x: ``diag(y) - y y^T`` with ``y = softmax(x)``.
+
+    ``softmax_jacobian(x, dim)`` at temperature 1: x's shape without ``dim``, then ``K, K``.
+    """
+    a = _array.Input(x, "logsumexp_hessian")
+    d = a.dim(dim)
+    k = a.shape[d]
+    y = a.output(a.shape[:d] + a.shape[d + 1 :] + (k, k))
+    _smx.softmax_jacobian(a.array, y.array, d, 1.0, a.dtype_override)
+    return y.result
 
 
 def softmax_jacobian(z: Any, dim: int = -1, *, temperature: float = 1.0) -> Any:

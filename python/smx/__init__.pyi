@@ -1,5 +1,5 @@
 # Type stubs of the smx package (signatures and contracts; implementations in __init__.py).
-from typing import Any, TypeVar
+from typing import Any, Literal, Tuple, TypeVar, overload
 
 # NumPy arrays, torch tensors, JAX arrays (anything with __dlpack__), or array-likes.
 _Array = TypeVar("_Array")
@@ -24,12 +24,30 @@ def log_softmax(
     -inf. temperature=0: -log c on the c maxima, -inf elsewhere; temperature=inf: -log K.
     """
 
-def logsumexp(x: _Array, dim: int = -1, *, keepdim: bool = False, out: Any = None) -> _Array:
+@overload
+def logsumexp(
+    x: _Array, dim: int = -1, *, keepdim: bool = False, b: Any = None,
+    return_sign: Literal[False] = False, out: Any = None
+) -> _Array: ...
+@overload
+def logsumexp(
+    x: _Array, dim: int = -1, *, keepdim: bool = False, b: Any = None,
+    return_sign: Literal[True], out: Any = None
+) -> Tuple[_Array, _Array]:
     """log(sum(exp(x))) along ``dim`` (dropped unless keepdim), without overflow.
 
     Within 4 ULP (f32) / 8 ULP (f64). NaN in a row gives NaN; +inf (no NaN) gives +inf; a fully
-    masked or empty row gives -inf.
+    masked or empty row gives -inf. With weights b (broadcastable to x): log|sum_j b_j exp(x_j)|
+    as scipy.special.logsumexp; a negative sum gives NaN, or with return_sign=True the pair
+    (result, sign), sign in {+1, -1, 0 (sum exactly 0, result -inf), NaN}. b_j = 0 drops x_j,
+    even NaN or +-inf.
     """
+
+def logsumexp_gradient(x: _Array, dim: int = -1) -> _Array:
+    """d logsumexp(x) / dx = softmax(x) along dim."""
+
+def logsumexp_hessian(x: _Array, dim: int = -1) -> _Array:
+    """d2 logsumexp(x) / dx2 = diag(y) - y y^T, y = softmax(x): x's shape without dim, then K, K."""
 
 def sigmoid(x: _Array, *, out: Any = None) -> _Array:
     """1 / (1 + exp(-x)) elementwise (the 2-class softmax); within 4 ULP (f32) / 8 ULP (f64)."""
@@ -62,6 +80,26 @@ def entropy(
     z: _Array, dim: int = -1, *, temperature: float = 1.0, keepdim: bool = False, out: Any = None
 ) -> _Array:
     """-sum y log y of y = softmax(z / T) along dim, in nats; exact for confident rows."""
+
+def cross_entropy(
+    logits: _Array,
+    target: Any,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    *,
+    return_grad: bool = False,
+    grad_out: Any = None,
+) -> Any:
+    """PyTorch's F.cross_entropy (class indices or probabilities), fused with its gradient:
+    the loss, or (loss, grad) with return_grad=True or grad_out (which may be logits itself)."""
+
+def kl_div_distill(
+    student: _Array, teacher: _Array, temperature: float = 1.0, *, return_grad: bool = False,
+    grad_out: Any = None
+) -> Any:
+    """T^2/N sum KL(softmax(t/T) || softmax(s/T)); with return_grad, also (T/N)(ps - pt)."""
 
 def set_num_threads(n: int) -> None:
     """Threads smx may use; 0 restores the default (SMX_NUM_THREADS or every core)."""

@@ -14,6 +14,11 @@
 #include "smx/softmax.h"
 
 namespace nb = nanobind;
+
+namespace smx_py {
+void BindLosses(nb::module_& m);  // losses_ext.cc
+}  // namespace smx_py
+
 using smx_py::DTypeOverride;
 using smx_py::InArray;
 using smx_py::OutArray;
@@ -43,14 +48,39 @@ void BindSoftmax(nb::module_& m) {
   DefSoftmaxLike(m, "log_softmax", [](const auto& x, const auto& y, const smx::SoftmaxOptions& o) {
     return smx::log_softmax(x, y, o);
   });
+  // logsumexp, weighted when b is given (b: x's shape, stride 0 where broadcast), with the sign
+  // written to `sign` when given. An input that overlaps an output is copied first.
   m.def(
       "logsumexp",
-      [](const InArray& x, const OutArray& out, int dim, const DTypeOverride& dtype) {
-        smx_py::RunOp(x, out, dtype, /*allow_in_place=*/false, [&](const auto& in, const auto& y) {
-          return smx::logsumexp(in, y, {.axis = dim});
-        });
+      [](const InArray& x, const OutArray& out, int dim, const DTypeOverride& dtype,
+         const std::optional<InArray>& b, const std::optional<OutArray>& sign) {
+        if (!b && !sign) {
+          smx_py::RunOp(
+              x, out, dtype, /*allow_in_place=*/false,
+              [&](const auto& in, const auto& y) { return smx::logsumexp(in, y, {.axis = dim}); });
+          return;
+        }
+        if (!b) throw nb::value_error("logsumexp: sign needs the weights b");
+        const smx::ConstTensorRef in = smx_py::InputRef(x, dtype), w = smx_py::InputRef(*b, dtype);
+        const smx::TensorRef y = smx_py::OutputRef(out, dtype);
+        std::optional<smx::TensorRef> s;
+        if (sign) s = smx_py::OutputRef(*sign, dtype);
+        smx::Status status;
+        {
+          nb::gil_scoped_release release;
+          auto clash = [&](const smx::ConstTensorRef& v) {
+            return smx_py::Overlaps(v, y) || (s && smx_py::Overlaps(v, *s));
+          };
+          std::optional<smx_py::ContiguousCopy> x_copy, b_copy;
+          if (clash(in)) x_copy.emplace(in);
+          if (clash(w)) b_copy.emplace(w);
+          status = smx::logsumexp(x_copy ? x_copy->ref() : in, b_copy ? b_copy->ref() : w, y,
+                                  s ? &*s : nullptr, {.axis = dim});
+        }
+        smx_py::ThrowIfError(status);
       },
-      nb::arg("x"), nb::arg("out"), nb::arg("dim"), nb::arg("dtype") = nb::none());
+      nb::arg("x"), nb::arg("out"), nb::arg("dim"), nb::arg("dtype") = nb::none(),
+      nb::arg("b") = nb::none(), nb::arg("sign") = nb::none());
 }
 
 // An elementwise op (sigmoid, log_sigmoid, softplus): (x, out, dtype), in place allowed.
@@ -140,4 +170,5 @@ NB_MODULE(_smx, m) {
   BindSoftmax(m);
   BindSigmoid(m);
   BindCalculus(m);
+  smx_py::BindLosses(m);
 }

@@ -26,6 +26,20 @@ def golden_number(v):
     return float(v) if isinstance(v, str) else v
 
 
+def golden_tensor(t, dtype) -> np.ndarray:
+    """A tensor of a golden case ({"shape", "data"}) as a NumPy array of ``dtype``."""
+    data = np.array([golden_number(v) for v in t["data"]], dtype=np.float64)
+    return data.astype(dtype).reshape(t["shape"])
+
+
+def assert_rel(got, want, tol, label: str) -> None:
+    """FORMAT.md's relative rule: |got - want| <= max(abs, rel |want|) elementwise."""
+    got = np.asarray(got, dtype=np.float64)
+    want = np.asarray(want, dtype=np.float64)
+    bad = np.abs(got - want) > np.maximum(tol["abs"], tol["value"] * np.abs(want))
+    assert not bad.any(), f"{label}: {bad.sum()} of {bad.size} off; first {got[bad][:3]} vs {want[bad][:3]}"
+
+
 def golden_cases(ops) -> list:
     """The cases of public.jsonl whose op is in ``ops`` (empty when the file is missing)."""
     path = golden_path()

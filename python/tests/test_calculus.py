@@ -8,23 +8,12 @@ import numpy as np
 import pytest
 
 import smx
-from conftest import golden_cases, golden_number
+from conftest import assert_rel, golden_cases, golden_number, golden_tensor
 
 OPS = ("softmax_jacobian", "softmax_vjp", "log_softmax_vjp", "entropy")
 
 
 CASES = golden_cases(OPS)
-
-
-def _tensor(t, dtype):
-    return np.array([golden_number(v) for v in t["data"]], dtype=np.float64).astype(dtype).reshape(
-        t["shape"])
-
-
-def _assert_rel(got, want, tol, label):
-    got = np.asarray(got, dtype=np.float64)
-    bad = np.abs(got - want) > np.maximum(tol["abs"], tol["value"] * np.abs(want))
-    assert not bad.any(), f"{label}: {bad.sum()} of {bad.size} off; first {got[bad][:3]} vs {want[bad][:3]}"
 
 
 def test_golden_file_has_calculus_cases():
@@ -34,22 +23,22 @@ def test_golden_file_has_calculus_cases():
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_golden(case):
     dtype = np.float32 if case["dtype"] == "f32" else np.float64
-    z = _tensor(case["inputs"]["z"], dtype)
+    z = golden_tensor(case["inputs"]["z"], dtype)
     if case["op"] == "entropy":
         got = smx.entropy(z, temperature=golden_number(case["params"]["T"]))
-        want = _tensor(case["expected"]["out"], np.float64)
+        want = golden_tensor(case["expected"]["out"], np.float64)
     elif case["op"] == "softmax_jacobian":
         got = smx.softmax_jacobian(z)
-        want = _tensor(case["expected"]["J"], np.float64)
+        want = golden_tensor(case["expected"]["J"], np.float64)
     else:
-        g = _tensor(case["inputs"]["g"], dtype)
-        want = _tensor(case["expected"]["dz"], np.float64)
+        g = golden_tensor(case["inputs"]["g"], dtype)
+        want = golden_tensor(case["expected"]["dz"], np.float64)
         if case["op"] == "softmax_vjp":
             got = smx.softmax_backward(g, smx.softmax(z))
         else:
             got = smx.log_softmax_backward(g, smx.log_softmax(z))
     assert got.dtype == dtype
-    _assert_rel(got, want, case["tol"], case["id"])
+    assert_rel(got, want, case["tol"], case["id"])
 
 
 def test_against_torch_autograd():

@@ -76,6 +76,22 @@ smx_status smx_logsumexp(const smx_tensor* x, const smx_tensor* out, int32_t axi
   });
 }
 
+smx_status smx_logsumexp_weighted(const smx_tensor* x, const smx_tensor* b, const smx_tensor* out,
+                                  const smx_tensor* sign, int32_t axis) {
+  const char* function = "smx_logsumexp_weighted";
+  return smx::capi::Guard(function, [&]() -> smx::Status {
+    smx::ConstTensorRef xr, br;
+    smx::TensorRef outr, signr;
+    if (smx::Status s = smx::capi::ToConstRef(function, "x", x, xr); !s.ok()) return s;
+    if (smx::Status s = smx::capi::ToConstRef(function, "b", b, br); !s.ok()) return s;
+    if (smx::Status s = smx::capi::ToRef(function, "out", out, outr); !s.ok()) return s;
+    if (sign != nullptr) {
+      if (smx::Status s = smx::capi::ToRef(function, "sign", sign, signr); !s.ok()) return s;
+    }
+    return smx::logsumexp(xr, br, outr, sign != nullptr ? &signr : nullptr, {.axis = axis});
+  });
+}
+
 smx_status smx_softmax_f32(const float* x, float* y, size_t rows, size_t cols, double temperature) {
   return smx::capi::ElementwiseBlock("smx_softmax_f32", smx::capi::kSoftmax, x, y, rows, cols,
                                      temperature);

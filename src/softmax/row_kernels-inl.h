@@ -144,7 +144,10 @@ class LaneSums {
 //    kOwnChunk the same for a chunk (ChunkOwnMaxExpSum).
 enum class MaxTaken { kGiven, kNextChunk, kOwn, kOwnChunk };
 
-template <bool kScaled, bool kZeroShift, bool kStore, bool kSplit, MaxTaken kTaken, class D>
+// kSplitStoresExp: with kSplit, store the exponentials rather than the input (the fused
+// cross-entropy wants both its gradient's e_i and a sum that keeps the max's 1 apart).
+template <bool kScaled, bool kZeroShift, bool kStore, bool kSplit, MaxTaken kTaken,
+          bool kSplitStoresExp = false, class D>
 internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD<D>* out,
                             std::size_t n, hn::TFromD<D> max, hn::TFromD<D> m,
                             const internal::Temperature<hn::TFromD<D>>& temp,
@@ -186,7 +189,7 @@ internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD
     }
   };
   // What is stored: the exponentials, or (log ops) the input itself.
-  auto stored = [](V input, V exp) HWY_ATTR { return kSplit ? input : exp; };
+  auto stored = [](V input, V exp) HWY_ATTR { return kSplit && !kSplitStoresExp ? input : exp; };
   std::size_t i = 0;
   for (; i + 4 * N <= n; i += 4 * N) {
     // One cache line ahead per vector: the next row (or chunk) arrives while this one computes,

@@ -337,6 +337,85 @@ static void TestCalculus(void) {
               "the jacobian must be f64 [3, 3]");
 }
 
+static void TestWeightedLogSumExp(void) {
+  /* SciPy's example: logsumexp([1, 2], b=[1, -1], return_sign=True) = (log(e^2 - e), -1). */
+  const double x[2] = {1, 2}, b[2] = {1, -1};
+  double out = 0, sign = 0;
+  const int64_t two[1] = {2};
+  smx_tensor xt = {(void*)x, SMX_F64, 1, two, NULL}, bt = {(void*)b, SMX_F64, 1, two, NULL};
+  smx_tensor ot = {&out, SMX_F64, 0, NULL, NULL}, st = {&sign, SMX_F64, 0, NULL, NULL};
+  CHECK(smx_logsumexp_weighted(&xt, &bt, &ot, &st, -1) == SMX_OK);
+  CHECK_NEAR(out, log(exp(2.0) - exp(1.0)), 1e-15);
+  CHECK(sign == -1);
+  CHECK(smx_logsumexp_weighted(&xt, &bt, &ot, NULL, -1) == SMX_OK);
+  CHECK(isnan(out)); /* a negative sum without its sign */
+
+  /* A [2, 3] f32 tensor along axis 0 with b broadcast over the columns (stride 0 in axis 1), out
+   * [1, 3] (keepdim): column j is log(w0 e^x0j + w1 e^x1j). A zero weight drops its entry. */
+  const float xf[6] = {0, 1, 2, 3, 4, 5};
+  const float wf[2] = {0.25f, 0};
+  float o3[3], s3[3];
+  const int64_t shape[2] = {2, 3}, kept[2] = {1, 3}, bstrides[2] = {1, 0};
+  smx_tensor xft = {(void*)xf, SMX_F32, 2, shape, NULL};
+  smx_tensor wft = {(void*)wf, SMX_F32, 2, shape, bstrides};
+  smx_tensor o3t = {o3, SMX_F32, 2, kept, NULL}, s3t = {s3, SMX_F32, 2, kept, NULL};
+  CHECK(smx_logsumexp_weighted(&xft, &wft, &o3t, &s3t, 0) == SMX_OK);
+  for (int j = 0; j < 3; ++j) {
+    CHECK_NEAR(o3[j], xf[j] + log(0.25), kF32);
+    CHECK(s3[j] == 1);
+  }
+  /* Equal entries with opposite weights cancel exactly: -inf, sign 0. */
+  const double xc[2] = {0.5, 0.5}, bc[2] = {3, -3};
+  smx_tensor xct = {(void*)xc, SMX_F64, 1, two, NULL}, bct = {(void*)bc, SMX_F64, 1, two, NULL};
+  CHECK(smx_logsumexp_weighted(&xct, &bct, &ot, &st, 0) == SMX_OK);
+  CHECK(out == -INFINITY && sign == 0);
+
+  /* Errors: b's shape and dtype, sign's shape, NULL b. */
+  const int64_t three[1] = {3};
+  smx_tensor b3 = {(void*)wf, SMX_F64, 1, three, NULL};
+  CHECK_ERROR(smx_logsumexp_weighted(&xt, &b3, &ot, NULL, 0), SMX_INVALID_ARGUMENT,
+              "b has shape [3] but x has shape [2]");
+  smx_tensor bf = {(void*)wf, SMX_F32, 1, two, NULL};
+  CHECK_ERROR(smx_logsumexp_weighted(&xt, &bf, &ot, NULL, 0), SMX_INVALID_ARGUMENT,
+              "x is f64 but b is f32");
+  smx_tensor s2 = {s3, SMX_F64, 1, two, NULL};
+  CHECK_ERROR(smx_logsumexp_weighted(&xt, &bt, &ot, &s2, 0), SMX_INVALID_ARGUMENT,
+              "sign must have out's dtype and shape (f64 [])");
+  CHECK_ERROR(smx_logsumexp_weighted(&xt, NULL, &ot, NULL, 0), SMX_INVALID_ARGUMENT, "b is NULL");
+}
+
+static void TestLosses(void) {
+  /* logits [[2, 1, 0], [0, 0, 0]], targets {0, 2}, mean: (log(e^2 + e + 1) - 2 + log 3) / 2. */
+  double z[6] = {2, 1, 0, 0, 0, 0}, grad[6], loss = 0;
+  const int64_t shape[2] = {2, 3}, target[2] = {0, 2}, bad[2] = {0, 3};
+  smx_tensor zt = {z, SMX_F64, 2, shape, NULL}, gt = {grad, SMX_F64, 2, shape, NULL};
+  smx_tensor lt = {&loss, SMX_F64, 0, NULL, NULL};
+  CHECK(smx_cross_entropy(&zt, target, 2, &lt, &gt, NULL) == SMX_OK);
+  CHECK_NEAR(loss, 0.75310912655624, kF64);
+  CHECK_NEAR(grad[0], (0.66524095577482 - 1) / 2, kF64);
+  CHECK_NEAR(grad[5], (1.0 / 3 - 1) / 2, kF64);
+  smx_cross_entropy_options o = smx_cross_entropy_defaults();
+  o.reduction = SMX_REDUCTION_SUM;
+  CHECK(smx_cross_entropy(&zt, target, 2, &lt, &zt, &o) == SMX_OK); /* in place */
+  CHECK_NEAR(loss, 1.50621825311248, kF64);
+  CHECK_NEAR(z[0], 0.66524095577482 - 1, kF64);
+  CHECK_ERROR(smx_cross_entropy(&zt, bad, 2, &lt, NULL, NULL), SMX_INVALID_ARGUMENT,
+              "target[1] = 3 is outside [0, 3)");
+  o.reduction = 7;
+  CHECK_ERROR(smx_cross_entropy(&zt, target, 2, &lt, NULL, &o), SMX_INVALID_ARGUMENT,
+              "reduction 7 is not an smx_reduction");
+  /* Probability targets equal to one-hot rows give the index loss; distillation of a student
+   * equal to its teacher is exactly 0. */
+  double s[6] = {2, 1, 0, 0, 0, 0}, p[6] = {1, 0, 0, 0, 0, 1};
+  smx_tensor st = {s, SMX_F64, 2, shape, NULL}, pt = {p, SMX_F64, 2, shape, NULL};
+  CHECK(smx_cross_entropy_probs(&st, &pt, &lt, NULL, NULL) == SMX_OK);
+  CHECK_NEAR(loss, 0.75310912655624, kF64);
+  CHECK(smx_kl_div_distill(&st, &st, &lt, &gt, -1, 2.0) == SMX_OK);
+  CHECK(loss == 0 && grad[0] == 0);
+  CHECK_ERROR(smx_kl_div_distill(&st, &st, &lt, NULL, -1, -1.0), SMX_INVALID_ARGUMENT,
+              "temperature must be finite and > 0");
+}
+
 static void TestRuntime(void) {
   CHECK(strcmp(smx_status_string(SMX_OK), "OK") == 0);
   CHECK(strcmp(smx_status_string(SMX_INVALID_ARGUMENT), "INVALID_ARGUMENT") == 0);
@@ -361,6 +440,8 @@ int main(void) {
   TestErrors();
   TestSigmoid();
   TestCalculus();
+  TestWeightedLogSumExp();
+  TestLosses();
   TestRuntime();
   printf("capi_test (C%ld): %d checks, %d failures\n", (long)__STDC_VERSION__, g_checks,
          g_failures);

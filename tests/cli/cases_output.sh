@@ -105,7 +105,21 @@ assert row["op"] == "log-softmax" and row["shape"] == "64x100" and row["threads"
 assert row["ns_per_element"] > 0 and row["copy_ns_per_element"] > 0 and row["reps"] == 3, row
 ' "$out"
 run bench --shape 8x1000 --threads 2 --reps 2
-check "bench table has every op" [ "$(printf '%s\n' "$out" | grep -c '^8x1000 ')" = 3 ]
+check "bench table has every op" [ "$(printf '%s\n' "$out" | grep -c '^8x1000 ')" = 5 ]
+run bench --shape 16x300 --op cross-entropy --threads 1 --reps 2 --json
+check "bench cross-entropy reports its extra heap: one double per row" python3 -c '
+import json, sys
+row = json.loads(sys.argv[1])
+assert row["op"] == "cross-entropy" and row["ns_per_element"] > 0, row
+assert 16 * 8 <= row["extra_heap_bytes"] <= 16 * 8 + 64, row
+' "$out"
+run bench --shape 16x300 --op softmax-backward --threads 1 --reps 2 --json
+check "bench softmax-backward" python3 -c '
+import json, sys
+row = json.loads(sys.argv[1])
+assert row["op"] == "softmax-backward" and row["extra_heap_bytes"] == 0, row
+' "$out"
+expect_error "bench names its ops" 2 "softmax-backward or cross-entropy" bench --op nope
 
 # sigmoid, log-sigmoid, softplus: elementwise, exact over the whole range.
 expect_output "log-sigmoid keeps -100 and the tiny negative" \

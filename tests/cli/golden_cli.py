@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Runs the golden cases of softmax, log_softmax and logsumexp through the smx command line.
+"""Runs the golden cases of softmax, log_softmax, logsumexp, cross_entropy and cross_entropy_probs
+through the smx command line.
 
   golden_cli.py SMX GOLDEN_DIR WORK_DIR
 
-Each case goes through two paths: a .npy file (-i in.npy -o out.npy), compared with the expected
-values under the case's tolerance (FORMAT.md, section 2); and text on stdin with the printed result,
-which must read back as exactly the same numbers as the .npy result (the printed digits round-trip).
+Each case goes through two paths: .npy files (-i in.npy -o out.npy; cross-entropy also writes its
+gradient with --grad-out), compared with the expected values under the case's tolerance (FORMAT.md,
+section 2); and the printed result, which must read back as exactly the same numbers as the .npy
+result (the printed digits round-trip). softmax and its kin read that text from stdin.
 Prints one line per failure and last "golden: P passed, F failed, S skipped".
 """
 import json
@@ -19,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import npy_util  # noqa: E402
 
 CLI_NAMES = {"softmax": "softmax", "log_softmax": "log-softmax", "logsumexp": "logsumexp"}
+LOSS_OPS = ("cross_entropy", "cross_entropy_probs")
 
 
 def number(value):
@@ -97,18 +100,88 @@ def check_case(smx, case, work):
     return None
 
 
+def rel_element_ok(got, want, dtype, tol):
+    """FORMAT.md's "rel" rule: |got - want| <= max(abs, value * |want|), specials exactly."""
+    if dtype == "f32":
+        want = to_f32(want)
+    if math.isnan(want) or math.isinf(want):
+        return (math.isnan(got) and math.isnan(want)) or got == want
+    if math.isnan(got) or math.isinf(got):
+        return False
+    return abs(got - want) <= max(tol["abs"], tol["value"] * abs(want))
+
+
+def write_npy(path, dtype, tensor):
+    with open(path, "wb") as f:
+        f.write(npy_util.npy_bytes(dtype, tensor["shape"], [
+            int(v) if dtype[0] == "i" else number(v) for v in tensor["data"]]))
+
+
+def check_loss_case(smx, case, work):
+    """cross_entropy and cross_entropy_probs: the loss and the gradient. None if the case passes."""
+    dtype, params, inputs = case["dtype"], case["params"], case["inputs"]
+    float_type = "f4" if dtype == "f32" else "f8"
+    paths = {name: os.path.join(work, "g_" + name + ".npy")
+             for name in ("logits", "target", "weight", "loss", "grad")}
+    write_npy(paths["logits"], float_type, inputs["logits"])
+    write_npy(paths["target"], "i8" if case["op"] == "cross_entropy" else float_type,
+              inputs["target"])
+    args = [smx, "cross-entropy", "-i", paths["logits"], "--target", paths["target"],
+            "--reduction", params["reduction"]]
+    if "weight" in params:
+        write_npy(paths["weight"], float_type, {"shape": [len(params["weight"])],
+                                                "data": params["weight"]})
+        args += ["--weight", paths["weight"]]
+    if "ignore_index" in params:
+        args += ["--ignore-index", str(params["ignore_index"])]
+    if "label_smoothing" in params:
+        args += ["--label-smoothing", repr(number(params["label_smoothing"]))]
+    for name in ("loss", "grad"):
+        if os.path.exists(paths[name]):
+            os.remove(paths[name])
+    result = run(args + ["-o", paths["loss"], "--grad-out", paths["grad"]])
+    if result.returncode != 0:
+        return "exit %d: %s" % (result.returncode, result.stderr.strip())
+    outputs = {}
+    for name, key in (("loss", "loss"), ("grad", "grad_logits")):
+        descr, shape, got = npy_util.read_npy(paths[name])
+        expected = case["expected"][key]
+        if descr != "<" + float_type:
+            return "%s dtype %s, expected <%s" % (name, descr, float_type)
+        if shape != expected["shape"]:
+            return "%s shape %s, expected %s" % (name, shape, expected["shape"])
+        for i, (g, w) in enumerate(zip(got, expected["data"])):
+            if not rel_element_ok(g, number(w), dtype, case["tol"]):
+                return "%s element %d: got %r, expected %r" % (name, i, g, number(w))
+        outputs[name] = got
+
+    # The printed loss reads back as exactly the .npy one.
+    result = run(args)
+    if result.returncode != 0:
+        return "printed: exit %d: %s" % (result.returncode, result.stderr.strip())
+    fmt = "<" + npy_util.FORMATS[float_type]
+    printed = [float(t) for t in result.stdout.split()]
+    if len(printed) != len(outputs["loss"]) or any(
+            struct.pack(fmt, p) != struct.pack(fmt, g) and not (math.isnan(p) and math.isnan(g))
+            for p, g in zip(printed, outputs["loss"])):
+        return "printed %s, .npy holds %s" % (result.stdout.split()[:4], outputs["loss"][:4])
+    return None
+
+
 def main():
     smx, golden_dir, work = sys.argv[1:4]
     passed = failed = skipped = 0
     with open(os.path.join(golden_dir, "public.jsonl")) as f:
         cases = [json.loads(line) for line in f if line.strip()]
     for case in cases:
-        if case["op"] not in CLI_NAMES:
+        if case["op"] not in CLI_NAMES and case["op"] not in LOSS_OPS:
             continue
-        if 0 in case["inputs"]["z"]["shape"]:
+        first_input = "z" if case["op"] in CLI_NAMES else "logits"
+        if 0 in case["inputs"][first_input]["shape"]:
             skipped += 1  # the command line rejects empty input by design
             continue
-        reason = check_case(smx, case, work)
+        check = check_case if case["op"] in CLI_NAMES else check_loss_case
+        reason = check(smx, case, work)
         if reason is None:
             passed += 1
         else:

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Small .npy and number helpers for cli_test.sh, standard library only (numpy may be absent).
 
-  npy_util.py write PATH DTYPE SHAPE VALUES...   DTYPE f2|f4|f8, SHAPE like 2x3 ("" for a scalar)
+  npy_util.py write PATH DTYPE SHAPE VALUES...   DTYPE f2|f4|f8, or i1|i2|i4|i8|u1|u2|u4|u8 for
+                                                 integers; SHAPE like 2x3 ("" for a scalar)
   npy_util.py read PATH                          prints "<descr> <shape>" then the values
   npy_util.py bad PATH KIND                      writes a broken .npy of the given KIND
   npy_util.py close TOLERANCE EXPECTED...        reads numbers on stdin (spaces, commas or
@@ -16,7 +17,8 @@ import signal
 import struct
 import sys
 
-FORMATS = {"f2": "e", "f4": "f", "f8": "d"}
+FORMATS = {"f2": "e", "f4": "f", "f8": "d", "i1": "b", "i2": "h", "i4": "i", "i8": "q",
+           "u1": "B", "u2": "H", "u4": "I", "u8": "Q"}
 
 
 def header_bytes(header, version=(1, 0)):
@@ -35,7 +37,7 @@ def shape_tuple(shape):
 
 
 def npy_bytes(dtype, shape, values, descr=None, fortran=False, version=(1, 0)):
-    descr = descr or "<" + dtype
+    descr = descr or ("|" if dtype[1:] == "1" else "<") + dtype  # NumPy's spelling: '|u1', '<i8' 
     header = "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" % (
         descr, "True" if fortran else "False", shape_tuple(shape))
     data = struct.pack("<%d%s" % (len(values), FORMATS[dtype]), *values)
@@ -51,20 +53,27 @@ def parse_value(text):
 
 
 def cmd_write(path, dtype, shape, *values):
+    parse = int if dtype[0] in "iu" else parse_value
     with open(path, "wb") as f:
-        f.write(npy_bytes(dtype, parse_shape(shape), [parse_value(v) for v in values]))
+        f.write(npy_bytes(dtype, parse_shape(shape), [parse(v) for v in values]))
 
 
-def cmd_read(path):
+def read_npy(path):
+    """(descr, shape, values) of a version 1.0 .npy file, as written by npy_bytes or smx."""
     with open(path, "rb") as f:
         data = f.read()
     assert data[:6] == b"\x93NUMPY", "bad magic"
     length = struct.unpack("<H", data[8:10])[0]
-    header = eval(data[10:10 + length].decode("latin1"))  # our own test output: a dict literal
+    header = eval(data[10:10 + length].decode("latin1"))  # our own test files: a dict literal
     assert (10 + length) % 64 == 0, "data not 64-byte aligned"
-    descr, shape = header["descr"], header["shape"]
+    descr, shape = header["descr"], list(header["shape"])
     count = math.prod(shape)
     values = struct.unpack("<%d%s" % (count, FORMATS[descr[1:]]), data[10 + length:])
+    return descr, shape, list(values)
+
+
+def cmd_read(path):
+    descr, shape, values = read_npy(path)
     print(descr, "x".join(str(s) for s in shape) or "scalar")
     print(" ".join(repr(v) for v in values))
 

@@ -1,5 +1,8 @@
 // smx bench: ns per element of each op against a plain copy of the same bytes, as a table or JSON.
 #include <cstdio>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -7,7 +10,10 @@
 #include "args.h"
 #include "bench_core.h"
 #include "commands.h"
+#include "heap_tracker.h"
 #include "numbers.h"
+#include "smx/calculus.h"
+#include "smx/losses.h"
 #include "smx/runtime.h"
 
 namespace smx_cli {
@@ -28,9 +34,30 @@ constexpr double kMinBatchSeconds = 0.02;  // well above the clock's resolution 
 constexpr std::uint64_t kSeed = 20240611;
 constexpr double kLogitStddev = 3.0;
 
+// What the table measures: the softmax family (by the tool's Op), then two training ops: softmax's
+// backward from the saved output (reads y and g, writes dz) and the fused cross-entropy forward +
+// backward with class indices (reads the logits, writes the gradient; mean reduction).
+struct BenchOp {
+  std::string name;
+  std::optional<Op> family;  // unset: a training op, by name
+  // Floats each element moves, reads plus writes (the copy moves half as many, read and written).
+  double traffic() const {
+    if (family) return ReducesAxis(*family) ? 1.0 : 2.0;
+    return name == "softmax-backward" ? 3.0 : 2.0;
+  }
+};
+
+std::vector<BenchOp> AllBenchOps() {
+  std::vector<BenchOp> ops;
+  for (Op op : kAllOps) ops.push_back({OpName(op), op});
+  ops.push_back({"softmax-backward", std::nullopt});
+  ops.push_back({"cross-entropy", std::nullopt});
+  return ops;
+}
+
 struct BenchArgs {
   std::vector<Shape> shapes = kDefaultShapes;
-  std::vector<Op> ops = {std::begin(kAllOps), std::end(kAllOps)};
+  std::vector<BenchOp> ops = AllBenchOps();
   std::vector<int> threads;
   int reps = kDefaultReps;
   bool json = false;
@@ -64,11 +91,15 @@ BenchArgs ParseBenchArgs(Args args) {
       parsed.shapes = {ParseShape(reader.TakeValue())};
     } else if (name == "--op") {
       const std::string op = reader.TakeValue();
-      const std::optional<Op> found = FindOp(op);
-      if (!found) {
-        throw UsageError("invalid --op '" + op + "': must be softmax, log-softmax or logsumexp");
+      parsed.ops.clear();
+      for (const BenchOp& b : AllBenchOps()) {
+        if (b.name == op) parsed.ops = {b};
       }
-      parsed.ops = {*found};
+      if (parsed.ops.empty()) {
+        throw UsageError("invalid --op '" + op +
+                         "': must be softmax, log-softmax, logsumexp, softmax-backward or "
+                         "cross-entropy");
+      }
     } else if (name == "--threads") {
       parsed.threads = {ParseIntValue(name, reader.TakeValue(), 1, 1024)};
     } else if (name == "--reps") {
@@ -92,27 +123,90 @@ std::string Fixed(double value, int decimals) {
   return buffer;
 }
 
-void PrintRow(const BenchArgs& args, const Shape& shape, Op op, int threads, const Measurement& m) {
-  // Bytes the op moves per input element: the input read, the output written.
-  const double output_per_element = ReducesAxis(op) ? 1.0 / shape.cols : 1.0;
-  const double gb_per_s = (1.0 + output_per_element) * sizeof(float) / m.smx_ns_per_element;
+void PrintRow(const BenchArgs& args, const Shape& shape, const BenchOp& op, int threads,
+              const Measurement& m, std::size_t extra_bytes) {
+  // Bytes the op moves per input element: the inputs read, the output written.
+  const double gb_per_s = op.traffic() * sizeof(float) / m.smx_ns_per_element;
   const double ratio = m.smx_ns_per_element / m.copy_ns_per_element;
   if (args.json) {
     std::printf(
         "{\"op\":\"%s\",\"shape\":\"%s\",\"threads\":%d,\"dtype\":\"f32\",\"ns_per_element\":%s,"
         "\"copy_ns_per_element\":%s,\"ratio\":%s,\"gb_per_s\":%s,\"reps\":%d,"
-        "\"simd_target\":\"%s\"}\n",
-        OpName(op), shape.Name().c_str(), threads,
+        "\"extra_heap_bytes\":%zu,\"simd_target\":\"%s\"}\n",
+        op.name.c_str(), shape.Name().c_str(), threads,
         FormatNumber(m.smx_ns_per_element, smx::DType::kF64, 5).c_str(),
         FormatNumber(m.copy_ns_per_element, smx::DType::kF64, 5).c_str(),
         FormatNumber(ratio, smx::DType::kF64, 4).c_str(),
-        FormatNumber(gb_per_s, smx::DType::kF64, 4).c_str(), m.reps, smx::simd_target());
+        FormatNumber(gb_per_s, smx::DType::kF64, 4).c_str(), m.reps, extra_bytes,
+        smx::simd_target());
   } else {
-    std::printf("%-13s %-12s %7d %12s %13s %9s %9s\n", shape.Name().c_str(), OpName(op), threads,
-                Fixed(m.smx_ns_per_element, 3).c_str(), Fixed(m.copy_ns_per_element, 3).c_str(),
-                Fixed(ratio, 2).c_str(), Fixed(gb_per_s, 1).c_str());
+    std::printf("%-13s %-17s %7d %12s %13s %9s %9s %11zu\n", shape.Name().c_str(),
+                op.name.c_str(), threads, Fixed(m.smx_ns_per_element, 3).c_str(),
+                Fixed(m.copy_ns_per_element, 3).c_str(), Fixed(ratio, 2).c_str(),
+                Fixed(gb_per_s, 1).c_str(), extra_bytes);
   }
   std::fflush(stdout);  // a long table shows its rows as they come
+}
+
+struct BenchResult {
+  Measurement measurement;
+  std::size_t extra_heap_bytes = 0;  // the peak heap the op takes during one call
+};
+
+void Check(const smx::Status& status) {
+  if (!status.ok()) throw RuntimeError(status.message());
+}
+
+BenchResult MeasureBenchOp(const BenchOp& op, const Shape& shape, const AlignedFloats& input,
+                           const AlignedFloats& output, int threads, int reps) {
+  smx::set_num_threads(threads);
+  const std::size_t elements = static_cast<std::size_t>(shape.rows * shape.cols);
+  const std::int64_t dims[2] = {shape.rows, shape.cols};
+  const smx::Layout layout = smx::Layout::Contiguous(dims);
+  const smx::ConstTensorRef x(input.data(), smx::DType::kF32, layout);
+  const smx::TensorRef y(output.data(), smx::DType::kF32, layout);
+  std::function<void()> run;
+  std::unique_ptr<AlignedFloats> saved;  // softmax-backward's saved y
+  std::vector<std::int64_t> target;      // cross-entropy's class indices
+  float loss = 0;
+  if (op.family) {
+    const std::int64_t reduced[2] = {shape.rows, 1};
+    const smx::TensorRef out(output.data(), smx::DType::kF32,
+                             ReducesAxis(*op.family) ? smx::Layout::Contiguous(reduced) : layout);
+    Check(RunOp(*op.family, x, out, 1.0, -1));
+    run = [&op, x, out] { (void)RunOp(*op.family, x, out, 1.0, -1); };
+  } else if (op.name == "softmax-backward") {
+    saved = std::make_unique<AlignedFloats>(elements);
+    const smx::TensorRef yr(saved->data(), smx::DType::kF32, layout);
+    Check(smx::softmax(x, yr));
+    const smx::ConstTensorRef g = x, yc = yr;
+    Check(smx::softmax_backward(g, yc, y));
+    run = [g, yc, y] { (void)smx::softmax_backward(g, yc, y); };
+  } else {
+    std::uint64_t state = kSeed;
+    target.resize(static_cast<std::size_t>(shape.rows));
+    for (auto& t : target) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      t = static_cast<std::int64_t>((state >> 33) % static_cast<std::uint64_t>(shape.cols));
+    }
+    const smx::TensorRef l(&loss, smx::DType::kF32, smx::Layout::Contiguous({}));
+    Check(smx::cross_entropy(x, target, l, y));
+    run = [x, &target, l, y] { (void)smx::cross_entropy(x, target, l, y); };
+  }
+  BenchResult result;
+  result.extra_heap_bytes = PeakHeapBytesDuring(run);
+  // The copy moves half the op's traffic, read and written: its own buffers when that is more
+  // than the op's input holds.
+  const auto copy_elements = static_cast<std::size_t>(op.traffic() / 2 * double(elements));
+  std::unique_ptr<AlignedFloats> copy_in, copy_out;
+  if (copy_elements > elements) {
+    copy_in = std::make_unique<AlignedFloats>(copy_elements);
+    copy_out = std::make_unique<AlignedFloats>(copy_elements);
+  }
+  result.measurement = MeasureCallAgainstCopy(run, copy_in ? *copy_in : input,
+                                              copy_out ? *copy_out : output, elements,
+                                              copy_elements, threads, reps, kMinBatchSeconds);
+  return result;
 }
 
 }  // namespace
@@ -130,18 +224,17 @@ int RunBench(Args raw_args) {
         "median of %d batches; copy = a plain copy of the same rows x cols floats on the "
         "same threads\n\n",
         args.reps);
-    std::printf("%-13s %-12s %7s %12s %13s %9s %9s\n", "shape", "op", "threads", "smx ns/elem",
-                "copy ns/elem", "smx/copy", "smx GB/s");
+    std::printf("%-13s %-17s %7s %12s %13s %9s %9s %11s\n", "shape", "op", "threads",
+                "smx ns/elem", "copy ns/elem", "smx/copy", "smx GB/s", "extra heap");
   }
   for (const Shape& shape : args.shapes) {
     const std::size_t elements = static_cast<std::size_t>(shape.rows * shape.cols);
     AlignedFloats input(elements), output(elements);
     FillNormal(input.span(), kLogitStddev, kSeed);
-    for (Op op : args.ops) {
+    for (const BenchOp& op : args.ops) {
       for (int threads : args.threads) {
-        const Measurement m = MeasureAgainstCopy(op, input, output, shape.rows, shape.cols, threads,
-                                                 args.reps, kMinBatchSeconds);
-        PrintRow(args, shape, op, threads, m);
+        const BenchResult r = MeasureBenchOp(op, shape, input, output, threads, args.reps);
+        PrintRow(args, shape, op, threads, r.measurement, r.extra_heap_bytes);
       }
     }
   }

@@ -104,9 +104,17 @@ Measurement MeasureAgainstCopy(Op op, const AlignedFloats& input, const AlignedF
   if (!status.ok()) throw RuntimeError(status.message());
 
   // The library never fails after the first call on the same arguments; the timed loop ignores it.
-  const std::function<void()> run_smx = [&] { (void)RunOp(op, x, y, 1.0, -1); };
+  return MeasureCallAgainstCopy([&] { (void)RunOp(op, x, y, 1.0, -1); }, input, output, elements,
+                                elements, threads, reps, min_batch_seconds);
+}
+
+Measurement MeasureCallAgainstCopy(const std::function<void()>& run_smx, const AlignedFloats& input,
+                                   const AlignedFloats& output, std::size_t elements,
+                                   std::size_t copy_elements, int threads, int reps,
+                                   double min_batch_seconds) {
+  smx::set_num_threads(threads);
   const std::function<void()> run_copy = [&] {
-    ParallelCopy(input.data(), output.data(), elements, threads);
+    ParallelCopy(input.data(), output.data(), copy_elements, threads);
   };
   const int smx_calls = CallsPerBatch(run_smx, min_batch_seconds);
   const int copy_calls = CallsPerBatch(run_copy, min_batch_seconds);

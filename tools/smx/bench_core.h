@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <span>
 
@@ -41,6 +42,14 @@ struct Measurement {
   double copy_ns_per_element = 0;  // median; the copy moves rows * cols floats
   int reps = 0;                    // batches of each
 };
+
+// Times run() against a copy of `copy_elements` floats from input to output on `threads` threads
+// (the same bytes as the op moves: half its reads plus writes), alternating batch by batch. The
+// ns per element of both divide by `elements`.
+Measurement MeasureCallAgainstCopy(const std::function<void()>& run, const AlignedFloats& input,
+                                   const AlignedFloats& output, std::size_t elements,
+                                   std::size_t copy_elements, int threads, int reps,
+                                   double min_batch_seconds);
 
 // Times `op` on the [rows, cols] f32 input (last axis) with `threads` threads, and a copy of the
 // same rows * cols floats from input to output on as many threads. The two alternate batch by

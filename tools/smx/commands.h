@@ -17,11 +17,13 @@ int RunOpCommand(Op op, Args args);  // smx softmax|log-softmax|logsumexp
 int RunDemo(Args args);              // smx demo
 int RunBench(Args args);             // smx bench
 int RunInfo(Args args);              // smx info
+int RunCrossEntropy(Args args);      // smx cross-entropy
 
 void PrintUsage(std::FILE* out);
 void PrintOpUsage(Op op, std::FILE* out);
 void PrintDemoUsage(std::FILE* out);
 void PrintBenchUsage(std::FILE* out);
+void PrintCrossEntropyUsage(std::FILE* out);
 void PrintVersion(std::FILE* out);
 
 }  // namespace smx_cli

@@ -30,6 +30,10 @@ struct Explanation {
   std::vector<ExplainStep> steps;
   std::vector<double> result;  // the textbook answer for the row
   bool result_is_row = true;
+  // The bound the library promises, which the check against it uses: the softmax family's ulps
+  // (softmax.h), or the losses' relative bound (losses.h: 1e-5 for f32, 1e-12 for f64).
+  enum class Bound { kUlp, kRelative };
+  Bound bound = Bound::kUlp;
 };
 
 // The textbook computation for one row at `temperature` (1 for an op without one). It works in
@@ -41,7 +45,7 @@ ExplainFn FindExplainer(std::string_view op);
 
 // Prints `explanation` at most 80 columns wide, then the textbook result beside `library_result`
 // (the library's output for the same row, in `dtype`) and whether they agree within the library's
-// error bound for `dtype`. Returns whether they agree.
+// error bound for `dtype` (explanation.bound). Returns whether they agree.
 bool RenderExplanation(const Explanation& explanation, std::span<const double> library_result,
                        smx::DType dtype, std::FILE* out);
 

@@ -79,7 +79,8 @@ std::string ReadFile(const std::string& path) {
 
 std::string ReadStdin() { return ReadAll(STDIN_FILENO, "standard input"); }
 
-void WriteFileAtomically(const std::string& path, std::initializer_list<std::string_view> parts) {
+StagedFile::StagedFile(const std::string& path, std::initializer_list<std::string_view> parts)
+    : path_(path) {
   struct stat info;
   if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
     throw RuntimeError("cannot write '" + path + "': it is a directory");
@@ -94,15 +95,37 @@ void WriteFileAtomically(const std::string& path, std::initializer_list<std::str
     ok = false;
     saved_errno = errno;
   }
-  if (ok && ::rename(temporary.c_str(), path.c_str()) != 0) {
-    ok = false;
-    saved_errno = errno;
-  }
   if (!ok) {
     ::unlink(temporary.c_str());
     errno = saved_errno;
     throw RuntimeError("cannot write '" + path + "': " + Reason());
   }
+  temporary_ = std::move(temporary);
+}
+
+StagedFile::StagedFile(StagedFile&& other) noexcept
+    : path_(std::move(other.path_)), temporary_(std::move(other.temporary_)) {
+  other.temporary_.clear();
+}
+
+StagedFile::~StagedFile() {
+  if (!temporary_.empty()) ::unlink(temporary_.c_str());
+}
+
+void StagedFile::Commit() {
+  if (temporary_.empty()) return;
+  if (::rename(temporary_.c_str(), path_.c_str()) != 0) {
+    const int saved_errno = errno;
+    ::unlink(temporary_.c_str());
+    temporary_.clear();
+    errno = saved_errno;
+    throw RuntimeError("cannot write '" + path_ + "': " + Reason());
+  }
+  temporary_.clear();
+}
+
+void WriteFileAtomically(const std::string& path, std::initializer_list<std::string_view> parts) {
+  StagedFile(path, parts).Commit();
 }
 
 }  // namespace smx_cli

@@ -195,47 +195,124 @@ smx::DType DTypeFromDescr(const std::string& descr, const std::string& name) {
   throw RuntimeError("'" + name + "' has unsupported dtype '" + shown + "'; " + supported);
 }
 
-}  // namespace
+// The parts of a .npy file every reader needs, checked: the dtype string, the shape and the data.
+struct NpyParts {
+  std::string descr;
+  std::vector<std::int64_t> shape;
+  std::string_view data;
+};
 
-Array ParseNpy(std::string_view file, const std::string& name) {
+NpyParts ParseParts(std::string_view file, const std::string& name) {
   std::size_t data_offset = 0;
   const std::string_view header = ReadHeaderText(file, name, &data_offset);
   const auto dict = HeaderParser(header, name).ParseDict();
-
-  Array array;
-  array.dtype = DTypeFromDescr(Field<std::string>(dict, "descr", name), name);
+  NpyParts parts;
+  parts.descr = Field<std::string>(dict, "descr", name);
   if (Field<bool>(dict, "fortran_order", name)) {
     throw RuntimeError("'" + name +
                        "' is in Fortran order; smx reads C-order arrays "
                        "(save it with numpy.ascontiguousarray)");
   }
-  array.shape = Field<std::vector<std::int64_t>>(dict, "shape", name);
-  if (array.rank() > smx::kMaxRank) {
-    throw RuntimeError("'" + name + "' has rank " + std::to_string(array.rank()) +
+  parts.shape = Field<std::vector<std::int64_t>>(dict, "shape", name);
+  if (static_cast<int>(parts.shape.size()) > smx::kMaxRank) {
+    throw RuntimeError("'" + name + "' has rank " + std::to_string(parts.shape.size()) +
                        "; smx handles up to " + std::to_string(smx::kMaxRank) + " axes");
   }
-  std::uint64_t expected_bytes = smx::dtype_size(array.dtype);
-  for (std::int64_t size : array.shape) {
+  parts.data = file.substr(data_offset);
+  return parts;
+}
+
+// Checks that the data holds exactly the shape's elements of `element_size` bytes.
+void CheckDataSize(const NpyParts& parts, std::size_t element_size, const std::string& type_name,
+                   const std::string& name) {
+  std::uint64_t expected_bytes = element_size;
+  for (std::int64_t size : parts.shape) {
     if (__builtin_mul_overflow(expected_bytes, static_cast<std::uint64_t>(size), &expected_bytes)) {
       expected_bytes = UINT64_MAX;
       break;
     }
   }
-  const std::size_t data_bytes = file.size() - data_offset;
-  if (expected_bytes != data_bytes) {
+  if (expected_bytes != parts.data.size()) {
     throw RuntimeError("'" + name + "' does not match its header: shape " +
-                       FormatShape(array.shape) + " of " + smx::dtype_name(array.dtype) +
-                       " needs " + std::to_string(expected_bytes) +
-                       " bytes of data, the file has " + std::to_string(data_bytes));
+                       FormatShape(parts.shape) + " of " + type_name + " needs " +
+                       std::to_string(expected_bytes) + " bytes of data, the file has " +
+                       std::to_string(parts.data.size()));
   }
-  const auto* data = reinterpret_cast<const std::byte*>(file.data() + data_offset);
-  array.bytes.assign(data, data + data_bytes);
+}
+
+// An integer dtype: '<i8', '<i4', '<i2', '|i1', '<u8', ... ('<' or '|' for one byte); size 0 if
+// `descr` is not one.
+struct IntegerType {
+  std::size_t size = 0;
+  bool is_signed = true;
+};
+
+IntegerType IntegerTypeOf(const std::string& descr) {
+  if (descr.size() != 3 || (descr[1] != 'i' && descr[1] != 'u')) return {};
+  const std::size_t size = descr[2] == '1'   ? 1
+                           : descr[2] == '2' ? 2
+                           : descr[2] == '4' ? 4
+                           : descr[2] == '8' ? 8
+                                             : 0;
+  if (size == 0 || !(descr[0] == '<' || (descr[0] == '|' && size == 1))) return {};
+  return {size, descr[1] == 'i'};
+}
+
+std::string IntegerTypeName(IntegerType type) {
+  return (type.is_signed ? "int" : "uint") + std::to_string(8 * type.size);
+}
+
+}  // namespace
+
+Array ParseNpy(std::string_view file, const std::string& name) {
+  const NpyParts parts = ParseParts(file, name);
+  Array array;
+  array.dtype = DTypeFromDescr(parts.descr, name);
+  array.shape = parts.shape;
+  CheckDataSize(parts, smx::dtype_size(array.dtype), smx::dtype_name(array.dtype), name);
+  const auto* data = reinterpret_cast<const std::byte*>(parts.data.data());
+  array.bytes.assign(data, data + parts.data.size());
   return array;
+}
+
+bool NpyHoldsIntegers(std::string_view file, const std::string& name) {
+  return IntegerTypeOf(ParseParts(file, name).descr).size != 0;
+}
+
+IndexArray ParseNpyIndices(std::string_view file, const std::string& name) {
+  const NpyParts parts = ParseParts(file, name);
+  const IntegerType type = IntegerTypeOf(parts.descr);
+  if (type.size == 0) {
+    throw RuntimeError("'" + name + "' has dtype '" + Printable(parts.descr) +
+                       "', not integers; class indices are read from '<i8', '<i4', '<i2', "
+                       "'|i1' or unsigned ('<u8' ... '|u1') arrays");
+  }
+  CheckDataSize(parts, type.size, IntegerTypeName(type), name);
+  IndexArray indices;
+  indices.shape = parts.shape;
+  indices.values.resize(parts.data.size() / type.size);
+  for (std::size_t i = 0; i < indices.values.size(); ++i) {
+    std::uint64_t bits = 0;
+    for (std::size_t b = type.size; b-- > 0;) {
+      bits = (bits << 8) | static_cast<unsigned char>(parts.data[i * type.size + b]);
+    }
+    const auto shift = static_cast<unsigned>(64 - 8 * type.size);
+    if (type.is_signed) {  // sign-extend: shift the top bit up, then arithmetically back down
+      indices.values[i] = static_cast<std::int64_t>(bits << shift) >> shift;
+    } else if (bits > static_cast<std::uint64_t>(INT64_MAX)) {
+      throw RuntimeError("'" + name + "' holds " + std::to_string(bits) + " at index " +
+                         std::to_string(i) + ", which does not fit int64");
+    } else {
+      indices.values[i] = static_cast<std::int64_t>(bits);
+    }
+  }
+  return indices;
 }
 
 Array ReadNpy(const std::string& path) { return ParseNpy(ReadFile(path), path); }
 
-void WriteNpy(const std::string& path, const Array& array, std::span<const std::int64_t> shape) {
+StagedFile StageNpy(const std::string& path, const Array& array,
+                    std::span<const std::int64_t> shape) {
   const char* descr = array.dtype == smx::DType::kF16   ? "<f2"
                       : array.dtype == smx::DType::kF32 ? "<f4"
                                                         : "<f8";
@@ -252,7 +329,11 @@ void WriteNpy(const std::string& path, const Array& array, std::span<const std::
   prelude += static_cast<char>(header.size() >> 8);
   const std::string_view data(reinterpret_cast<const char*>(array.bytes.data()),
                               array.bytes.size());
-  WriteFileAtomically(path, {prelude, header, data});
+  return StagedFile(path, {prelude, header, data});
+}
+
+void WriteNpy(const std::string& path, const Array& array, std::span<const std::int64_t> shape) {
+  StageNpy(path, array, shape).Commit();
 }
 
 }  // namespace smx_cli

@@ -8,8 +8,10 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "array.h"
+#include "file_io.h"
 
 namespace smx_cli {
 
@@ -20,9 +22,24 @@ namespace smx_cli {
 Array ParseNpy(std::string_view file, const std::string& name);
 Array ReadNpy(const std::string& path);
 
+// Integers widened to int64, e.g. class indices; shape as in the file.
+struct IndexArray {
+  std::vector<std::int64_t> shape;
+  std::vector<std::int64_t> values;  // row-major
+};
+
+// Whether the .npy `file` holds integers: signed or unsigned, 1, 2, 4 or 8 bytes, little-endian
+// ('<i8', '<i4', '<i2', '|i1', '<u8', ..., '|u1'). Header errors are ParseNpy's.
+bool NpyHoldsIntegers(std::string_view file, const std::string& name);
+// Reads such a file; any other dtype, and an unsigned value above 2^63 - 1, is a RuntimeError.
+IndexArray ParseNpyIndices(std::string_view file, const std::string& name);
+
 // Writes `array` as .npy version 1.0 with `shape` (whose product must match the array's), so that
 // logsumexp can drop the reduced axis. Atomic: see WriteFileAtomically.
 void WriteNpy(const std::string& path, const Array& array, std::span<const std::int64_t> shape);
+// WriteNpy's first half: the file staged, to be committed with others (see StagedFile).
+StagedFile StageNpy(const std::string& path, const Array& array,
+                    std::span<const std::int64_t> shape);
 
 }  // namespace smx_cli
 

@@ -18,6 +18,7 @@ void PrintUsage(std::FILE* out) {
       "  smx sigmoid | log-sigmoid | softplus  [options] [-i IN] [-o OUT] [VALUES...]\n"
       "  smx jacobian    [-T T] [--axis A] [options] [-i IN] [-o OUT] [VALUES...]\n"
       "  smx entropy     [-T T] [--axis A] [options] [-i IN] [-o OUT] [VALUES...]\n"
+      "  smx cross-entropy -i LOGITS.npy --target T.npy [options]  loss and gradient\n"
       "  smx demo                 worked examples, then a short benchmark\n"
       "  smx bench [options]      speed against a plain copy of the same bytes\n"
       "  smx info                 version, SIMD targets, threads\n"
@@ -31,6 +32,7 @@ void PrintUsage(std::FILE* out) {
       "  smx logsumexp -i logits.npy -o lse.npy\n"
       "  smx log-sigmoid -100 0 40         -100 -0.6931471805599453 -4.248354255291589e-18\n"
       "  smx jacobian --explain 2 1 0.5    J = diag(p) - p p^T, step by step\n"
+      "  smx cross-entropy -i logits.npy --target labels.npy --grad-out grad.npy\n"
       "  printf '1 2 3\\n4 5 6\\n' | smx softmax -i -\n",
       out);
 }
@@ -107,6 +109,42 @@ void PrintOpUsage(Op op, std::FILE* out) {
   }
 }
 
+void PrintCrossEntropyUsage(std::FILE* out) {
+  std::fputs(
+      "Usage: smx cross-entropy -i LOGITS.npy --target T.npy [--weight W.npy]\n"
+      "           [--ignore-index N] [--label-smoothing E] [--reduction none|sum|mean]\n"
+      "           [-o LOSS] [--grad-out GRAD] [--explain] [--precision N]\n"
+      "\n"
+      "The softmax cross-entropy of the logits against the targets, as PyTorch's\n"
+      "F.cross_entropy, and its gradient with respect to the logits. LOGITS.npy is f16,\n"
+      "f32 or f64 of shape (N, C) or (N, C, d...) (the classes are axis 1), or (C,) for\n"
+      "one sample. T.npy holds either class indices (any integer dtype) of the logits'\n"
+      "shape without the class axis, or probabilities of the logits' shape and dtype.\n"
+      "\n"
+      "  -i LOGITS.npy          the logits\n"
+      "  --target T.npy         class indices in [0, C), or probabilities\n"
+      "  --weight W.npy         a weight per class: shape (C,), the logits' dtype\n"
+      "  --ignore-index N       a class-index target equal to N adds no loss and a\n"
+      "                         zero gradient row (default -100)\n"
+      "  --label-smoothing E    E in [0, 1]: the target becomes (1-E) y + E/C (default 0)\n"
+      "  --reduction R          none (a loss per sample), sum, or mean (default): the\n"
+      "                         sum over the sum of the targets' weights (class indices)\n"
+      "                         or over N (probabilities)\n"
+      "  -o LOSS                write the loss: .npy (0-d for sum and mean) or .csv;\n"
+      "                         default: print it, one value per line\n"
+      "  --grad-out GRAD        write the gradient (the logits' shape and dtype): .npy\n"
+      "                         or .csv\n"
+      "  --precision N          print N significant digits (default: the fewest that\n"
+      "                         read back as the same value)\n"
+      "  --explain              show the loss and gradient of the first sample step by\n"
+      "                         step, checked against smx's result (printed instead of\n"
+      "                         the loss, unless -o is given)\n"
+      "  -h, --help             this help\n"
+      "\n"
+      "Nothing is written unless everything succeeds.\n",
+      out);
+}
+
 void PrintDemoUsage(std::FILE* out) {
   std::fputs(
       "Usage: smx demo\n"
@@ -125,10 +163,13 @@ void PrintBenchUsage(std::FILE* out) {
       "Times smx (f32, last axis) against a plain copy of the same bytes on the same\n"
       "threads, alternating the two, and reports medians. Default: the shapes\n"
       "4096x1000, 512x32000, 16x128256, 32768x128, 1x16777216 and 2048x8192, every\n"
-      "op, 1 and 2 threads.\n"
+      "op, 1 and 2 threads. softmax-backward reads the saved y and g and writes dz;\n"
+      "cross-entropy is the fused loss and gradient with class indices (mean). The\n"
+      "copy moves the same bytes as the op; 'extra heap' is the peak heap one call takes.\n"
       "\n"
       "  --shape RxC    one shape (rows x columns) instead of the table's\n"
-      "  --op OP        softmax, log-softmax or logsumexp (default: all three)\n"
+      "  --op OP        softmax, log-softmax, logsumexp, softmax-backward or\n"
+      "                 cross-entropy (default: all five)\n"
       "  --threads N    one thread count (default: 1 and 2, or 1 on a single core)\n"
       "  --reps N       timed batches per measurement, median taken (default 15)\n"
       "  --json         one JSON object per line instead of a table\n",

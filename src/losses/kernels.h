@@ -1,0 +1,82 @@
+// The per-target kernels of the losses on contiguous rows of f32 or f64. The drivers
+// (cross_entropy.cc) validate the arguments, ask for the table once per call and stage other
+// layouts and types.
+#ifndef SMX_LOSSES_KERNELS_H_
+#define SMX_LOSSES_KERNELS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/function_ref.h"
+
+namespace smx::internal {
+
+// A block of samples of cross-entropy with class indices: row r of the logits at
+// logits + r * logits_stride, of its gradient at grad + r * grad_stride (grad may equal logits).
+template <typename T>
+struct ClassRows {
+  const T* logits = nullptr;
+  std::ptrdiff_t logits_stride = 0;
+  T* grad = nullptr;  // nullptr: the loss only
+  std::ptrdiff_t grad_stride = 0;
+  std::size_t rows = 0;
+  std::size_t classes = 0;           // C >= 1
+  const std::int64_t* target = nullptr;  // rows entries, each in [0, C) or ignore_index
+  std::int64_t ignore_index = -100;
+  const T* weight = nullptr;  // C entries; nullptr: every weight is 1
+  double smoothing = 0;       // eps
+  double weight_sum = 0;      // W = sum_c w_c (C without weights)
+  double grad_scale = 1;      // the reduction's 1/D, or 1
+  double* row_loss = nullptr;  // rows entries: l_n, unscaled
+};
+
+// The sums of one row of a distillation (student s, teacher t) for their finite maxima ms, mt:
+// with ds_i = (ms - s_i)/T and dt_i = (mt - t_i)/T (>= 0), the entries at each max (counted) and
+// the rest of each softmax's sum, sum_i exp(-ds_i) and sum_i exp(-dt_i) over the others, and
+// cross = sum_i exp(-dt_i) (ds_i - dt_i) (terms of teacher probability 0 are 0).
+// nan_or_inf: a NaN, or a +inf, in either row.
+struct DistillSums {
+  double s_count = 0, s_rest = 0, t_count = 0, t_rest = 0, cross = 0;
+  bool nan_or_inf = false;
+};
+
+// The sums of one row of cross-entropy with probability targets P, for the logits' finite max m:
+// with q_i = w_i ((1 - eps) P_i + eps/C) (w null: 1), the entries at the max (counted) and the
+// rest of sum_i exp(z_i - m), total = sum_i q_i and gap = sum_i q_i (m - z_i) (terms with q_i = 0
+// are 0). nan_or_inf: a NaN or +inf in z, or a NaN in P.
+struct ProbsSums {
+  double count = 0, rest = 0, total = 0, gap = 0;
+  bool nan_or_inf = false;
+};
+
+template <typename T>
+struct LossKernels {
+  // Cross-entropy over a block of rows: row_loss and the gradient rows. A row whose max is -inf
+  // (fully masked, or a NaN the max did not see) is left untouched, for special(r) to finish from
+  // its logits; rows with +inf or NaN are finished here (NaN loss and gradient).
+  void (*class_rows)(const ClassRows<T>& rows, FunctionRef<void(std::size_t)> special);
+  // The max of x (n >= 1; NaN handling unspecified: the sums report NaN).
+  T (*max)(const T* x, std::size_t n);
+  // The distillation's sums, and its gradient row g_i = cs exp(-ds_i) - ct exp(-dt_i) (g may be
+  // s or t). Computed in f64 lanes: used for f32 data, whose differences are exact there.
+  DistillSums (*distill_sums)(const T* s, const T* t, std::size_t n, T ms, T mt, double inv_t);
+  void (*distill_grad)(const T* s, const T* t, T* g, std::size_t n, T ms, T mt, double inv_t,
+                       double cs, double ct);
+  // The probability targets' sums, and the gradient row g_i = a exp(z_i - m) - b q_i (g may be z
+  // or p). f64 lanes, as above.
+  ProbsSums (*probs_sums)(const T* z, const T* p, const T* w, std::size_t n, T m, double eps);
+  void (*probs_grad)(const T* z, const T* p, const T* w, T* g, std::size_t n, T m, double eps,
+                     double a, double b);
+};
+
+struct LossKernelTable {
+  LossKernels<float> f32;
+  LossKernels<double> f64;
+};
+
+// The table for the best target of this CPU (honours hwy::SetSupportedTargetsForTest).
+const LossKernelTable& GetLossKernels();
+
+}  // namespace smx::internal
+
+#endif  // SMX_LOSSES_KERNELS_H_

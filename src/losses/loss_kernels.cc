@@ -1,0 +1,419 @@
+// The fused losses on Highway vectors, compiled once per SIMD target.
+//
+// Cross-entropy with class indices is softmax's row kernels plus a scalar or two per row: the
+// max; exp(z - max) summed (f64 sums) and stored into the gradient row; the gradient row scaled in
+// place while it is still in L1 (plus the smoothing's -B w); then the target's entry rewritten from
+// p_t - 1 formed without cancellation. The loss needs only the row's sum, its max and z_t.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "losses/loss_kernels.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "losses/kernels.h"
+#include "softmax/exp-inl.h"
+#include "softmax/row_kernels-inl.h"
+#include "softmax/wide_log-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace smx::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// sum_c w_c (m - z_c) (w null: every w_c = 1; terms with w_c = 0 are 0, even for z_c = -inf),
+// the label smoothing's part of the loss. Every term is >= 0, so it has no cancellation: f64 lanes
+// (f32 data promoted, its m - z_c exact), compensated for long f64 rows.
+template <typename T>
+double GapSum(const T* z, const T* w, std::size_t n, T m) {
+  using DD = hn::ScalableTag<double>;
+  const DD dd;
+  const hn::Rebind<T, DD> dt;
+  const std::size_t N = hn::Lanes(dd);
+  const auto vm = hn::Set(dd, static_cast<double>(m));
+  auto widen = [&](const T* p) HWY_ATTR {
+    if constexpr (sizeof(T) == 4) {
+      return hn::PromoteTo(dd, hn::LoadU(dt, p));
+    } else {
+      return hn::LoadU(dd, p);
+    }
+  };
+  auto hi = hn::Zero(dd), lo = hn::Zero(dd);
+  std::size_t i = 0;
+  for (; i + N <= n; i += N) {
+    auto term = hn::Sub(vm, widen(z + i));
+    if (w != nullptr) {
+      const auto wv = widen(w + i);
+      term = hn::IfThenZeroElse(hn::Eq(wv, hn::Zero(dd)), hn::Mul(term, wv));
+    }
+    const auto s = hn::Add(hi, term);
+    lo = hn::Add(lo, TwoSumError(hi, term, s));
+    hi = s;
+  }
+  double sum = hn::GetLane(hn::SumOfLanes(dd, hi));
+  if (std::isinf(sum)) return sum;  // a masked class in the sum: its error terms are NaN
+  double err = hn::GetLane(hn::SumOfLanes(dd, lo));
+  for (; i < n; ++i) {
+    const double wi = w != nullptr ? static_cast<double>(w[i]) : 1.0;
+    if (wi == 0) continue;
+    const double term = (static_cast<double>(m) - static_cast<double>(z[i])) * wi;
+    const double s = sum + term;
+    const double bb = s - sum;
+    err += (sum - (s - bb)) + (term - bb);
+    sum = s;
+  }
+  return std::isinf(sum) ? sum : sum + err;
+}
+
+// g_c = a e_c - b w_c (w null: a e_c - b), in place over e.
+template <typename T>
+void ScaleSubtract(T* e, const T* w, std::size_t n, T a, T b) {
+  const hn::ScalableTag<T> d;
+  const auto va = hn::Set(d, a), vb = hn::Set(d, b);
+  if (w == nullptr) {
+    TransformRow(d, e, e, n, [&](auto v) HWY_ATTR { return hn::MulSub(v, va, vb); });
+    return;
+  }
+  const std::size_t N = hn::Lanes(d);
+  std::size_t i = 0;
+  for (; i + N <= n; i += N) {
+    const auto wb = hn::Mul(hn::LoadU(d, w + i), vb);
+    hn::StoreU(hn::MulSub(hn::LoadU(d, e + i), va, wb), d, e + i);
+  }
+  for (; i < n; ++i) e[i] = e[i] * a - b * w[i];
+}
+
+template <typename T>
+void FillRow(T* g, std::size_t n, T value) {
+  if (g != nullptr) std::fill(g, g + n, value);
+}
+
+// The rows of a block whose loss still needs log S = log(count) + log1p(rest/count): taken for the
+// whole block at once on f64 vectors (one libm log1p per row cost 17% of [32768, 128]).
+struct PendingLogs {
+  static constexpr std::size_t kRows = 64;
+  std::size_t size = 0;
+  HWY_ALIGN double arg[kRows];   // rest / count
+  double count[kRows];           // entries at the max (log(count) is added when > 1)
+  double base[kRows];            // the loss without its log S term
+  double coef[kRows];            // the factor of log S in the loss
+  double* out[kRows];            // where the row's loss goes
+};
+
+void FinishLogs(PendingLogs& p) {
+  const hn::ScalableTag<double> dd;
+  const std::size_t N = hn::Lanes(dd);
+  for (std::size_t i = p.size; i % N != 0; ++i) p.arg[i] = 0;  // whole vectors; unused lanes
+  for (std::size_t i = 0; i < p.size; i += N) {
+    hn::Store(Log1pOfSum(dd, hn::Load(dd, p.arg + i)), dd, p.arg + i);
+  }
+  for (std::size_t i = 0; i < p.size; ++i) {
+    const double log_s = p.arg[i] + (p.count[i] == 1 ? 0.0 : std::log(p.count[i]));
+    *p.out[i] = p.coef[i] == 0 ? p.base[i] : p.base[i] + p.coef[i] * log_s;
+  }
+  p.size = 0;
+}
+
+template <typename T>
+void ClassRowsKernel(const internal::ClassRows<T>& a, internal::FunctionRef<void(std::size_t)> special) {
+  constexpr T kNaN = std::numeric_limits<T>::quiet_NaN();
+  const hn::ScalableTag<T> d;
+  const internal::Temperature<T> unit{};
+  const std::size_t n = a.classes;
+  const double eps = a.smoothing;
+  const double eps_c = eps / static_cast<double>(n);
+  PendingLogs pending;
+  // The next row's max, taken inside this row's exp pass (NextMax): the exp loop is bound by the
+  // FMA pipes and the max's loads and compares fill the others, where a max pass of its own cost
+  // every row a read of it.
+  internal::NextMax<T> next{nullptr, n, T(0)};
+  bool have_max = false;
+  for (std::size_t r = 0; r < a.rows; ++r) {
+    if (pending.size == PendingLogs::kRows) FinishLogs(pending);
+    const T* x = a.logits + static_cast<std::ptrdiff_t>(r) * a.logits_stride;
+    T* g = a.grad != nullptr ? a.grad + static_cast<std::ptrdiff_t>(r) * a.grad_stride : nullptr;
+    const std::int64_t t = a.target[r];
+    const bool known = have_max;
+    have_max = false;
+    if (t == a.ignore_index) {
+      a.row_loss[r] = 0;
+      FillRow(g, n, T(0));
+      continue;
+    }
+    const T m = known ? next.max : RowMax(x, n);
+    if (m == -std::numeric_limits<T>::infinity()) {
+      special(r);  // fully masked, or a NaN that the max did not see: the driver reads the row
+      continue;
+    }
+    if (!(m <= std::numeric_limits<T>::max())) {  // +inf or NaN
+      a.row_loss[r] = kNaN;
+      FillRow(g, n, kNaN);
+      continue;
+    }
+    // Read before the gradient (possibly the logits themselves) is written.
+    const T zt = x[t];
+    const double wt = a.weight != nullptr ? static_cast<double>(a.weight[t]) : 1.0;
+    const double gap = eps > 0 ? GapSum(x, a.weight, n, m) : 0.0;
+    internal::Lookahead<T> ahead;
+    if (r + 1 < a.rows) {
+      ahead.read = x + a.logits_stride;
+      ahead.write = g != nullptr ? g + a.grad_stride : nullptr;
+    }
+    // The entries equal to the max are counted, not summed: S = count + rest, with rest summed
+    // apart (in f32 lanes, 1 + rest would round rest away: a loss of 1e-7 is all in rest).
+    const bool fuse = r + 1 < a.rows && a.target[r + 1] != a.ignore_index;
+    next.x = x + a.logits_stride;
+    internal::ExpSum es;
+    if (fuse) {
+      es = g != nullptr ? ExpSumImpl<false, false, true, true, MaxTaken::kNextChunk, true>(
+                              d, x, g, n, m, m, unit, ahead, &next)
+                        : ExpSumImpl<false, false, false, true, MaxTaken::kNextChunk>(
+                              d, x, g, n, m, m, unit, ahead, &next);
+      have_max = true;
+    } else {
+      es = g != nullptr ? ExpSumImpl<false, false, true, true, MaxTaken::kGiven, true>(
+                              d, x, g, n, m, m, unit, ahead, nullptr)
+                        : ExpSumImpl<false, false, false, true, MaxTaken::kGiven>(
+                              d, x, g, n, m, m, unit, ahead, nullptr);
+    }
+    const double count = es.max_count, rest = es.sum + es.sum_lo;
+    const double s = count + rest;
+    if (std::isnan(s)) {
+      a.row_loss[r] = kNaN;
+      FillRow(g, n, kNaN);
+      continue;
+    }
+    // loss = main ((m - z_t) + log S) + eps_c (W log S + gap), log S taken with the block's.
+    const double main = (1 - eps) * wt;
+    const std::size_t slot = pending.size++;
+    pending.arg[slot] = rest / count;
+    pending.count[slot] = count;
+    pending.base[slot] = (main != 0 ? main * (static_cast<double>(m) - static_cast<double>(zt)) : 0.0) +
+                         (eps > 0 ? eps_c * gap : 0.0);
+    pending.coef[slot] = main + eps_c * a.weight_sum;
+    pending.out[slot] = &a.row_loss[r];
+    if (g == nullptr) continue;
+    // p_t - 1 = (e_t - S)/S: for a max entry e_t = 1 and S - 1 = (count - 1) + rest, kept apart;
+    // any other entry has p_t <= 1/2 (nothing cancels) and its e_t is where the pass stored it.
+    double pt, pt_minus_1;
+    if (zt == m) {
+      pt = 1 / s;
+      pt_minus_1 = -((count - 1) + rest) / s;
+    } else {
+      pt = static_cast<double>(g[t]) / s;
+      pt_minus_1 = pt - 1;
+    }
+    // g_c = scale (main p_c + eps_c (W p_c - w_c)) = A e_c - B w_c; then g_t from p_t - 1.
+    const double scale = a.grad_scale;
+    const T coef_e = static_cast<T>(scale * (main + eps_c * a.weight_sum) / s);
+    if (eps > 0) {
+      ScaleSubtract(g, a.weight, n, coef_e, static_cast<T>(scale * eps_c));
+    } else {
+      RowScale(g, g, n, coef_e);
+    }
+    g[t] = static_cast<T>(scale * (main * pt_minus_1 + eps_c * (a.weight_sum * pt - wt)));
+  }
+  FinishLogs(pending);
+}
+
+// ---- Two rows at a time, in f64 lanes (distillation, probability targets) -----------------
+
+using DD = hn::ScalableTag<double>;
+
+// Calls body(i, a, b, valid) for every Lanes(DD) block of two rows a and b of T, as f64 vectors;
+// the last partial block is padded with `pad` and `valid` marks its real lanes.
+template <typename T, class Body>
+HWY_INLINE void ForEachPair(const T* a, const T* b, std::size_t n, T pad, Body body) {
+  const DD dd;
+  const hn::Rebind<T, DD> dt;
+  const std::size_t N = hn::Lanes(dd);
+  auto widen = [&](const T* p) HWY_ATTR {
+    if constexpr (sizeof(T) == 4) {
+      return hn::PromoteTo(dd, hn::LoadU(dt, p));
+    } else {
+      return hn::LoadU(dd, p);
+    }
+  };
+  std::size_t i = 0;
+  for (; i + N <= n; i += N) body(i, widen(a + i), widen(b + i), hn::FirstN(dd, N));
+  if (i < n) {
+    HWY_ALIGN T ba[hn::MaxLanes(DD())], bb[hn::MaxLanes(DD())];
+    for (std::size_t j = 0; j < N; ++j) {
+      ba[j] = i + j < n ? a[i + j] : pad;
+      bb[j] = i + j < n ? b[i + j] : pad;
+    }
+    body(i, widen(ba), widen(bb), hn::FirstN(dd, n - i));
+  }
+}
+
+// Stores the first `count` lanes of v to p as T.
+template <typename T>
+HWY_INLINE void StoreLanes(hn::Vec<DD> v, T* p, std::size_t count) {
+  const DD dd;
+  if (count == hn::Lanes(dd)) {
+    if constexpr (sizeof(T) == 4) {
+      return hn::StoreU(hn::DemoteTo(hn::Rebind<T, DD>(), v), hn::Rebind<T, DD>(), p);
+    } else {
+      return hn::StoreU(v, dd, p);
+    }
+  }
+  HWY_ALIGN double buf[hn::MaxLanes(DD())];
+  hn::Store(v, dd, buf);
+  for (std::size_t j = 0; j < count && j < hn::Lanes(dd); ++j) p[j] = static_cast<T>(buf[j]);
+}
+
+// exp(-d) for d >= 0 (or +inf): 0 beyond 700, where the result is below 1e-304.
+HWY_INLINE hn::Vec<DD> ExpOfNegative(hn::Vec<DD> d) {
+  const DD dd;
+  const auto t = hn::Neg(d);
+  const auto far = hn::Lt(t, hn::Set(dd, -700.0));
+  return hn::IfThenZeroElse(far, ExpOfNonPositive(dd, hn::Max(t, hn::Set(dd, -700.0))));
+}
+
+// NaN or +inf lanes.
+HWY_INLINE hn::Mask<DD> NanOrPosInf(hn::Vec<DD> v) {
+  const DD dd;
+  return hn::Not(hn::Lt(v, hn::Set(dd, std::numeric_limits<double>::infinity())));
+}
+
+template <typename T>
+internal::DistillSums DistillSumsKernel(const T* s, const T* t, std::size_t n, T ms, T mt,
+                                        double inv_t) {
+  const DD dd;
+  const auto vms = hn::Set(dd, static_cast<double>(ms)), vmt = hn::Set(dd, static_cast<double>(mt));
+  const auto vinv = hn::Set(dd, inv_t), zero = hn::Zero(dd), one = hn::Set(dd, 1.0);
+  auto s_count = zero, s_rest = zero, t_count = zero, t_rest = zero, cross = zero, bad = zero;
+  ForEachPair(s, t, n, -std::numeric_limits<T>::infinity(),
+              [&](std::size_t, hn::Vec<DD> sv, hn::Vec<DD> tv, hn::Mask<DD>) HWY_ATTR {
+                bad = hn::Or(bad, hn::VecFromMask(dd, hn::Or(NanOrPosInf(sv), NanOrPosInf(tv))));
+                const auto ds = hn::Mul(hn::Sub(vms, sv), vinv);
+                const auto dt = hn::Mul(hn::Sub(vmt, tv), vinv);
+                const auto es = ExpOfNegative(ds), et = ExpOfNegative(dt);
+                const auto s_max = hn::Eq(ds, zero), t_max = hn::Eq(dt, zero);
+                s_count = hn::Add(s_count, hn::IfThenElseZero(s_max, one));
+                s_rest = hn::Add(s_rest, hn::IfThenZeroElse(s_max, es));
+                t_count = hn::Add(t_count, hn::IfThenElseZero(t_max, one));
+                t_rest = hn::Add(t_rest, hn::IfThenZeroElse(t_max, et));
+                cross = hn::Add(cross, hn::IfThenZeroElse(hn::Eq(et, zero),
+                                                         hn::Mul(et, hn::Sub(ds, dt))));
+              });
+  auto sum = [&](hn::Vec<DD> v) HWY_ATTR { return hn::GetLane(hn::SumOfLanes(dd, v)); };
+  internal::DistillSums out;
+  out.s_count = sum(s_count);
+  out.s_rest = sum(s_rest);
+  out.t_count = sum(t_count);
+  out.t_rest = sum(t_rest);
+  out.cross = sum(cross);
+  out.nan_or_inf = !hn::AllFalse(dd, hn::MaskFromVec(bad));
+  return out;
+}
+
+template <typename T>
+void DistillGradKernel(const T* s, const T* t, T* g, std::size_t n, T ms, T mt, double inv_t,
+                       double cs, double ct) {
+  const DD dd;
+  const std::size_t N = hn::Lanes(dd);
+  const auto vms = hn::Set(dd, static_cast<double>(ms)), vmt = hn::Set(dd, static_cast<double>(mt));
+  const auto vinv = hn::Set(dd, inv_t), vcs = hn::Set(dd, cs), vct = hn::Set(dd, ct);
+  ForEachPair(s, t, n, -std::numeric_limits<T>::infinity(),
+              [&](std::size_t i, hn::Vec<DD> sv, hn::Vec<DD> tv, hn::Mask<DD>) HWY_ATTR {
+                const auto es = ExpOfNegative(hn::Mul(hn::Sub(vms, sv), vinv));
+                const auto et = ExpOfNegative(hn::Mul(hn::Sub(vmt, tv), vinv));
+                // cs es - ct et as cs (es - et) + (cs - ct) et: a student equal to its teacher
+                // gives exactly 0 whatever FMA contraction the compiler applies.
+                const auto diff = hn::MulAdd(vcs, hn::Sub(es, et), hn::Mul(hn::Sub(vcs, vct), et));
+                StoreLanes<T>(diff, g + i, std::min(N, n - i));
+              });
+}
+
+// q_i = w_i ((1 - eps) P_i + eps/C) on f64 lanes, 0 outside `valid`.
+HWY_INLINE hn::Vec<DD> TargetWeight(hn::Vec<DD> pv, hn::Vec<DD> wv, hn::Mask<DD> valid,
+                                    double eps, double eps_c) {
+  const DD dd;
+  const auto q = hn::Mul(wv, hn::MulAdd(pv, hn::Set(dd, 1 - eps), hn::Set(dd, eps_c)));
+  return hn::IfThenElseZero(valid, q);
+}
+
+template <typename T>
+HWY_INLINE hn::Vec<DD> WeightsAt(const T* w, std::size_t i, std::size_t n) {
+  const DD dd;
+  if (w == nullptr) return hn::Set(dd, 1.0);
+  HWY_ALIGN double buf[hn::MaxLanes(DD())];
+  for (std::size_t j = 0; j < hn::Lanes(dd); ++j) buf[j] = i + j < n ? static_cast<double>(w[i + j]) : 0.0;
+  return hn::Load(dd, buf);
+}
+
+template <typename T>
+internal::ProbsSums ProbsSumsKernel(const T* z, const T* p, const T* w, std::size_t n, T m,
+                                    double eps) {
+  const DD dd;
+  const double eps_c = eps / static_cast<double>(n);
+  const auto vm = hn::Set(dd, static_cast<double>(m)), zero = hn::Zero(dd), one = hn::Set(dd, 1.0);
+  auto count = zero, rest = zero, total = zero, gap = zero, bad = zero;
+  ForEachPair(z, p, n, T(0), [&](std::size_t i, hn::Vec<DD> zv, hn::Vec<DD> pv,
+                                  hn::Mask<DD> valid) HWY_ATTR {
+    bad = hn::Or(bad, hn::VecFromMask(dd, hn::Or(NanOrPosInf(zv), hn::IsNaN(pv))));
+    const auto d = hn::Sub(vm, zv);  // >= 0; +inf for a masked class
+    const auto e = hn::IfThenElseZero(valid, ExpOfNegative(d));
+    const auto at_max = hn::And(valid, hn::Eq(d, zero));
+    count = hn::Add(count, hn::IfThenElseZero(at_max, one));
+    rest = hn::Add(rest, hn::IfThenZeroElse(at_max, e));
+    const auto q = TargetWeight(pv, WeightsAt(w, i, n), valid, eps, eps_c);
+    total = hn::Add(total, q);
+    gap = hn::Add(gap, hn::IfThenZeroElse(hn::Eq(q, zero), hn::Mul(q, d)));
+  });
+  auto sum = [&](hn::Vec<DD> v) HWY_ATTR { return hn::GetLane(hn::SumOfLanes(dd, v)); };
+  internal::ProbsSums out;
+  out.count = sum(count);
+  out.rest = sum(rest);
+  out.total = sum(total);
+  out.gap = sum(gap);
+  out.nan_or_inf = !hn::AllFalse(dd, hn::MaskFromVec(bad));
+  return out;
+}
+
+template <typename T>
+void ProbsGradKernel(const T* z, const T* p, const T* w, T* g, std::size_t n, T m, double eps,
+                     double a, double b) {
+  const DD dd;
+  const std::size_t N = hn::Lanes(dd);
+  const double eps_c = eps / static_cast<double>(n);
+  const auto vm = hn::Set(dd, static_cast<double>(m)), va = hn::Set(dd, a), vb = hn::Set(dd, b);
+  ForEachPair(z, p, n, T(0), [&](std::size_t i, hn::Vec<DD> zv, hn::Vec<DD> pv,
+                                  hn::Mask<DD> valid) HWY_ATTR {
+    const auto e = ExpOfNegative(hn::Sub(vm, zv));
+    const auto q = TargetWeight(pv, WeightsAt(w, i, n), valid, eps, eps_c);
+    StoreLanes<T>(hn::Sub(hn::Mul(va, e), hn::Mul(vb, q)), g + i, std::min(N, n - i));
+  });
+}
+
+template <typename T>
+T MaxKernel(const T* x, std::size_t n) {
+  return RowMax(x, n);
+}
+
+template <typename T>
+internal::LossKernels<T> MakeLossKernels() {
+  return {&ClassRowsKernel<T>,        &MaxKernel<T>,       &DistillSumsKernel<T>,
+          &DistillGradKernel<T>,      &ProbsSumsKernel<T>, &ProbsGradKernel<T>};
+}
+
+const internal::LossKernelTable* GetLossKernelTable() {
+  static const internal::LossKernelTable table = {MakeLossKernels<float>(),
+                                                  MakeLossKernels<double>()};
+  return &table;
+}
+
+}  // namespace smx::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace smx::internal {
+
+HWY_EXPORT(GetLossKernelTable);
+
+const LossKernelTable& GetLossKernels() { return *HWY_DYNAMIC_DISPATCH(GetLossKernelTable)(); }
+
+}  // namespace smx::internal
+#endif  // HWY_ONCE

@@ -1,0 +1,164 @@
+// The checks and the reduction shared by the losses (see loss_plan.h).
+#include "losses/loss_plan.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+namespace smx::internal {
+namespace {
+
+bool SameShape(const Layout& a, const Layout& b) {
+  if (a.rank != b.rank) return false;
+  for (int d = 0; d < a.rank; ++d) {
+    if (a.shape[d] != b.shape[d]) return false;
+  }
+  return true;
+}
+
+bool SameStrides(const Layout& a, const Layout& b) {
+  for (int d = 0; d < a.rank; ++d) {
+    if (a.shape[d] > 1 && a.strides[d] != b.strides[d]) return false;
+  }
+  return true;
+}
+
+Status CheckLike(const char* op, const char* name, const ConstTensorRef& logits,
+                 const ConstTensorRef& t) {
+  if (t.dtype != logits.dtype) {
+    return Status::InvalidArgument(std::string(op) + ": " + name + " is " + dtype_name(t.dtype) +
+                                   " but the logits are " + dtype_name(logits.dtype));
+  }
+  if (!SameShape(t.layout, logits.layout)) {
+    return Status::InvalidArgument(std::string(op) + ": " + name + " shape " +
+                                   ShapeString(t.layout) + " differs from the logits' shape " +
+                                   ShapeString(logits.layout));
+  }
+  return Status::Ok();
+}
+
+void StoreAs(const TensorRef& out, std::int64_t offset, double value) {
+  switch (out.dtype) {
+    case DType::kF32:
+      static_cast<float*>(out.data)[offset] = static_cast<float>(value);
+      break;
+    case DType::kF64:
+      static_cast<double*>(out.data)[offset] = value;
+      break;
+    case DType::kF16:
+      static_cast<float16*>(out.data)[offset] = to_float16(static_cast<float>(value));
+      break;
+    case DType::kBF16:
+      static_cast<bfloat16*>(out.data)[offset] = to_bfloat16(static_cast<float>(value));
+      break;
+  }
+}
+
+}  // namespace
+
+Status PlanLoss(const char* op, const ConstTensorRef& logits, const char* other_name,
+                const ConstTensorRef* other, const TensorRef& loss, const TensorRef* grad,
+                Reduction reduction, int axis, LossPlan& plan) {
+  if (other != nullptr) {
+    if (Status s = CheckLike(op, other_name, logits, *other); !s.ok()) return s;
+  }
+  if (grad != nullptr) {
+    if (Status s = CheckLike(op, "grad", logits, *grad); !s.ok()) return s;
+    if (grad->data == logits.data && !SameStrides(grad->layout, logits.layout)) {
+      return Status::InvalidArgument(std::string(op) +
+                                     ": grad is the logits' buffer with other strides; in place "
+                                     "needs the logits' own layout");
+    }
+  }
+  const TensorRef self(const_cast<void*>(logits.data), logits.dtype, logits.layout);
+  if (Status s = PlanElementwise(op, logits, grad != nullptr ? *grad : self, axis, plan.rows);
+      !s.ok()) {
+    return s;
+  }
+  plan.has_grad = grad != nullptr;
+  if (reduction == Reduction::kNone) {
+    return PlanReduction(op, logits, loss, axis, plan.loss_rows);
+  }
+  if (loss.dtype != logits.dtype) {
+    return Status::InvalidArgument(std::string(op) + ": loss is " + dtype_name(loss.dtype) +
+                                   " but the logits are " + dtype_name(logits.dtype));
+  }
+  if (loss.layout.rank < 0 || loss.layout.rank > kMaxRank || loss.layout.num_elements() != 1 ||
+      loss.data == nullptr) {
+    return Status::InvalidArgument(std::string(op) + ": reduction '" + reduction_name(reduction) +
+                                   "' writes one loss value, but loss has shape " +
+                                   ShapeString(loss.layout));
+  }
+  return Status::Ok();
+}
+
+Status CheckClassOptions(const char* op, const ConstTensorRef& logits,
+                         const CrossEntropyOptions& options, std::int64_t classes) {
+  const double eps = options.label_smoothing;
+  if (!(eps >= 0 && eps <= 1)) {
+    return Status::InvalidArgument(std::string(op) + ": label_smoothing must be in [0, 1], got " +
+                                   std::to_string(eps));
+  }
+  if (options.reduction != Reduction::kNone && options.reduction != Reduction::kSum &&
+      options.reduction != Reduction::kMean) {
+    return Status::InvalidArgument(std::string(op) + ": unknown reduction " +
+                                   std::to_string(static_cast<int>(options.reduction)));
+  }
+  const ConstTensorRef& w = options.weight;
+  if (w.data == nullptr) return Status::Ok();
+  if (w.dtype != logits.dtype) {
+    return Status::InvalidArgument(std::string(op) + ": weight is " + dtype_name(w.dtype) +
+                                   " but the logits are " + dtype_name(logits.dtype));
+  }
+  if (w.layout.rank != 1 || w.layout.shape[0] != classes) {
+    return Status::InvalidArgument(std::string(op) + ": weight must have shape [" +
+                                   std::to_string(classes) + "] (one per class), got " +
+                                   ShapeString(w.layout));
+  }
+  return Status::Ok();
+}
+
+std::vector<double> WeightsOf(const ConstTensorRef& weight) {
+  std::vector<double> w;
+  if (weight.data == nullptr) return w;
+  const std::int64_t n = weight.layout.shape[0], stride = weight.layout.strides[0];
+  w.resize(static_cast<std::size_t>(n));
+  for (std::int64_t c = 0; c < n; ++c) {
+    switch (weight.dtype) {
+      case DType::kF32:
+        w[c] = static_cast<const float*>(weight.data)[c * stride];
+        break;
+      case DType::kF64:
+        w[c] = static_cast<const double*>(weight.data)[c * stride];
+        break;
+      case DType::kF16:
+        w[c] = to_float(static_cast<const float16*>(weight.data)[c * stride]);
+        break;
+      case DType::kBF16:
+        w[c] = to_float(static_cast<const bfloat16*>(weight.data)[c * stride]);
+        break;
+    }
+  }
+  return w;
+}
+
+void WriteLoss(const TensorRef& loss, const LossPlan& plan, Reduction reduction,
+               const std::vector<double>& row_loss, double divisor) {
+  if (reduction == Reduction::kNone) {
+    for (std::int64_t r = 0; r < plan.loss_rows.num_rows; ++r) {
+      std::int64_t unused = 0, offset = 0;
+      plan.loss_rows.Offsets(r, unused, offset);
+      StoreAs(loss, offset, row_loss[static_cast<std::size_t>(r)]);
+    }
+    return;
+  }
+  CompensatedSum sum;
+  for (const double v : row_loss) sum.Add(v);
+  double total = sum.Value();
+  if (reduction == Reduction::kMean) {
+    total = divisor == 0 ? std::numeric_limits<double>::quiet_NaN() : total / divisor;
+  }
+  StoreAs(loss, 0, total);  // its one element, at offset 0
+}
+
+}  // namespace smx::internal
