@@ -167,6 +167,37 @@ TEST_P(Calculus, BackwardSweepF64) { RunBackwardSweep<double>(); }
 // terms, which an uncompensated f64 dot product gets wrong in its 7th digit. The data are exact
 // dyadics (y_i = m_i 2^-20 summing to exactly 1, d_i = k_i 2^-40), so that the reference below is
 // exact in long double.
+// The f32 pass runs in f32 lanes with <g, y> carried as two floats: where every g_i is within
+// ulps of <g, y>, dz keeps its digits (rounding <g, y> to one float would leave none).
+TEST_P(Calculus, BackwardCancellingF32) {
+  std::mt19937_64 rng(13);
+  const std::size_t k = 777;
+  std::uniform_int_distribution<int> weight(1, 2000), tiny(-(1 << 9), 1 << 9);
+  std::vector<float> y(k), d(k), g(k), dz(k);
+  std::int64_t total = 0;
+  for (std::size_t i = 0; i + 1 < k; ++i) {
+    const std::int64_t m = weight(rng);
+    y[i] = std::ldexp(static_cast<float>(m), -21);
+    total += m;
+  }
+  ASSERT_LT(total, 1 << 21);
+  y[k - 1] = std::ldexp(static_cast<float>((1 << 21) - total), -21);  // sum(y) == 1 exactly
+  for (std::size_t i = 0; i < k; ++i) {
+    d[i] = std::ldexp(static_cast<float>(tiny(rng)), -13);  // ulps of 1024
+    g[i] = 1024 + d[i];                                     // exact
+  }
+  const std::int64_t shape[1] = {Size(k)};
+  ASSERT_TRUE(smx::softmax_backward(smx::TensorView<const float>(g.data(), shape),
+                                    smx::TensorView<const float>(y.data(), shape),
+                                    smx::TensorView<float>(dz.data(), shape))
+                  .ok());
+  long double dy = 0;  // sum_j d_j y_j, exact
+  for (std::size_t j = 0; j < k; ++j) dy += static_cast<long double>(d[j]) * y[j];
+  std::vector<ld> want(k);
+  for (std::size_t i = 0; i < k; ++i) want[i] = y[i] * (d[i] - dy);
+  EXPECT_TRUE(MatchesRel("softmax_backward f32, cancelling " + tag(), dz, want, 1e-6, 1e-30));
+}
+
 TEST_P(Calculus, BackwardCancellingF64) {
   std::mt19937_64 rng(12);
   const std::size_t k = 1000;

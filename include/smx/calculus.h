@@ -17,8 +17,10 @@
 //
 // Accuracy: relative 1e-5 (f32) and 1e-12 (f64) per element against the exact result of the
 // given inputs, as the golden cases of shared/golden/public.jsonl check, and usually far better:
-// f32 data is computed in f64 (products exact, g - <g, y> formed without rounding <g, y> to f32),
-// f64 data with compensated sums and products. The sums <g, y> and sum(g) run over the whole
+// for f32 data the sums are taken in f64 (products exact) and softmax_backward's output pass
+// carries <g, y> as two floats (g - <g, y> formed without rounding <g, y> to one float: within
+// 3 ulp where g_i is near <g, y>), the others in f64; f64 data with compensated sums and
+// products. The sums <g, y> and sum(g) run over the whole
 // axis, -inf entries of out included (their exp is 0). NaN anywhere in a row's inputs makes that
 // row's outputs NaN; nothing leaks into other rows.
 //
