@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The peer benchmark in one command: sets up what is missing (setup.sh), builds the C++ part into
 # build-peers/, runs the C++ and Python processes and writes bench/peers/results/ (RESULTS.md,
-# throughput.png, raw.jsonl). Arguments go to report.py (--quick: a short check).
+# throughput.png, raw.jsonl; TRAINING.md and training.jsonl for the training ops). Arguments go to
+# report.py (--quick: a short check, for training.py too).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 venv=${SMX_PEERS_VENV:-$here/.venv}
@@ -13,4 +14,9 @@ cd "$here/../.."
 # directory), so that the Python table measures this tree, not the one setup.sh once installed.
 "$venv/bin/python" -m pip install -q --no-deps . -C build-dir="$venv/smx-build" ||
   echo "run.sh: WARNING: could not rebuild smx's Python package; its Python figures may be stale" >&2
-exec "$venv/bin/python" "$here/report.py" --command "bench/peers/run.sh $*" "$@"
+"$venv/bin/python" "$here/report.py" --command "bench/peers/run.sh $*" "$@"
+# The training ops (softmax backward, fused cross-entropy) beside PyTorch: results/TRAINING.md.
+quick=()
+for a in "$@"; do [ "$a" = --quick ] && quick=(--quick); done
+"$venv/bin/python" "$here/training.py" "${quick[@]}" --markdown "$here/results/TRAINING.md" \
+  > "$here/results/training.jsonl"
