@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "calculus/kernels.h"
+#include "core/widen-inl.h"
 #include "softmax/exp-inl.h"
 #include "softmax/row_kernels-inl.h"  // RowMax
 
@@ -22,26 +23,6 @@ namespace smx::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 using DD = hn::ScalableTag<double>;
-
-// Loads Lanes(DD) elements of T at p as f64 (n < Lanes: the first n, the rest 0).
-template <typename T>
-HWY_INLINE hn::Vec<DD> LoadWide(const T* p, std::size_t n) {
-  const DD dd;
-  const hn::Rebind<T, DD> dt;
-  hn::Vec<decltype(dt)> v;
-  if (n >= hn::Lanes(dd)) {
-    v = hn::LoadU(dt, p);
-  } else {
-    HWY_ALIGN T buf[hn::MaxLanes(DD())] = {};
-    for (std::size_t j = 0; j < n; ++j) buf[j] = p[j];
-    v = hn::Load(dt, buf);
-  }
-  if constexpr (sizeof(T) == 4) {
-    return hn::PromoteTo(dd, v);
-  } else {
-    return v;
-  }
-}
 
 // Stores the first n (at most Lanes(DD)) lanes of v to p as T, rounded once.
 template <typename T>
@@ -121,19 +102,9 @@ internal::WideSum Dot(const T* a, const T* b, std::size_t n) {
     }
     sum = s;
   }
-  // The lanes in order, with TwoSum: the result depends on nothing but the data.
-  HWY_ALIGN double sums[hn::MaxLanes(DD())], errs[hn::MaxLanes(DD())];
-  hn::Store(sum, dd, sums);
-  hn::Store(err, dd, errs);
-  double hi = 0, lo = 0;
-  for (std::size_t j = 0; j < N; ++j) {
-    const double t = hi + sums[j];
-    const double bb = t - hi;
-    lo += (hi - (t - bb)) + (sums[j] - bb) + errs[j];
-    hi = t;
-  }
-  const double total = hi + lo;
-  return {total, lo - (total - hi)};
+  internal::WideSum result;
+  SumLanesInOrder(sum, err, result.hi, result.lo);
+  return result;
 }
 
 // f32 data in f32 lanes, with s carried as s_hi + s_lo (two floats): where g_i is near s,

@@ -32,6 +32,21 @@ S FromCompute(ComputeType<S> v) {
   }
 }
 
+// Calls f(S{}) with S the storage type of `dtype` (float, double, float16, bfloat16).
+template <typename F>
+void VisitStorage(DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::kF32:
+      return f(float{});
+    case DType::kF64:
+      return f(double{});
+    case DType::kF16:
+      return f(float16{});
+    case DType::kBF16:
+      return f(bfloat16{});
+  }
+}
+
 }  // namespace smx::internal
 
 #endif  // SMX_CORE_STORAGE_H_

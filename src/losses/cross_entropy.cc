@@ -209,20 +209,7 @@ Status CrossEntropy(const ConstTensorRef& logits, std::span<const std::int64_t> 
   };
   // C = 0 leaves only ignored samples (any other target failed above): losses 0, no gradient.
   if (samples > 0 && classes > 0) {
-    switch (logits.dtype) {
-      case DType::kF32:
-        run(float{});
-        break;
-      case DType::kF64:
-        run(double{});
-        break;
-      case DType::kF16:
-        run(float16{});
-        break;
-      case DType::kBF16:
-        run(bfloat16{});
-        break;
-    }
+    internal::VisitStorage(logits.dtype, run);
   }
   internal::WriteLoss(loss, plan, options.reduction, row_loss, divisor);
   return Status::Ok();

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/widen-inl.h"
 #include "losses/kernels.h"
 #include "softmax/exp-inl.h"
 #include "softmax/row_kernels-inl.h"
@@ -29,16 +30,9 @@ template <typename T>
 double GapSum(const T* z, const T* w, std::size_t n, T m) {
   using DD = hn::ScalableTag<double>;
   const DD dd;
-  const hn::Rebind<T, DD> dt;
   const std::size_t N = hn::Lanes(dd);
   const auto vm = hn::Set(dd, static_cast<double>(m));
-  auto widen = [&](const T* p) HWY_ATTR {
-    if constexpr (sizeof(T) == 4) {
-      return hn::PromoteTo(dd, hn::LoadU(dt, p));
-    } else {
-      return hn::LoadU(dd, p);
-    }
-  };
+  auto widen = [&](const T* p) HWY_ATTR { return LoadWide(p, N); };
   auto hi = hn::Zero(dd), lo = hn::Zero(dd);
   std::size_t i = 0;
   for (; i + N <= n; i += N) {
@@ -234,15 +228,8 @@ using DD = hn::ScalableTag<double>;
 template <typename T, class Body>
 HWY_INLINE void ForEachPair(const T* a, const T* b, std::size_t n, T pad, Body body) {
   const DD dd;
-  const hn::Rebind<T, DD> dt;
   const std::size_t N = hn::Lanes(dd);
-  auto widen = [&](const T* p) HWY_ATTR {
-    if constexpr (sizeof(T) == 4) {
-      return hn::PromoteTo(dd, hn::LoadU(dt, p));
-    } else {
-      return hn::LoadU(dd, p);
-    }
-  };
+  auto widen = [&](const T* p) HWY_ATTR { return LoadWide(p, N); };
   std::size_t i = 0;
   for (; i + N <= n; i += N) body(i, widen(a + i), widen(b + i), hn::FirstN(dd, N));
   if (i < n) {

@@ -274,20 +274,7 @@ Status RunPair(const char* op, const PairArgs& args_in, const ConstTensorRef& x,
                 grad != nullptr ? static_cast<S*>(grad->data) : nullptr, plan, q_rows, row_loss);
   };
   if (samples > 0 && plan.rows.length > 0) {
-    switch (x.dtype) {
-      case DType::kF32:
-        run(float{});
-        break;
-      case DType::kF64:
-        run(double{});
-        break;
-      case DType::kF16:
-        run(float16{});
-        break;
-      case DType::kBF16:
-        run(bfloat16{});
-        break;
-    }
+    internal::VisitStorage(x.dtype, run);
   }
   internal::WriteLoss(loss, plan, reduction, row_loss, static_cast<double>(samples));
   return Status::Ok();

@@ -25,6 +25,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "smx/softmax.h"
+#include "core/widen-inl.h"
 #include "softmax/exp-inl.h"
 
 // Declarations shared by every target's kernels and the driver: compiled once, although
@@ -76,21 +77,7 @@ using DW = hn::ScalableTag<double>;
 // weight of 0 drops the lane from every result).
 template <typename T>
 HWY_INLINE hn::Vec<DW> LoadAsF64(const T* p, std::size_t n) {
-  const DW dw;
-  const hn::Rebind<T, DW> dt;
-  hn::Vec<decltype(dt)> v;
-  if (n >= hn::Lanes(dw)) {
-    v = hn::LoadU(dt, p);
-  } else {
-    HWY_ALIGN T buf[hn::MaxLanes(DW())] = {};
-    for (std::size_t j = 0; j < n; ++j) buf[j] = p[j];
-    v = hn::Load(dt, buf);
-  }
-  if constexpr (sizeof(T) == 4) {
-    return hn::PromoteTo(dw, v);
-  } else {
-    return v;
-  }
+  return LoadWide(p, n);
 }
 
 template <typename T>
@@ -143,19 +130,9 @@ internal::WeightedSum Sum(const T* x, const T* b, std::size_t n, double m) {
     sum = s;
     abs = hn::Add(abs, hn::Abs(term));
   }
-  // The lanes in order, with TwoSum: the result depends on nothing but the data.
-  HWY_ALIGN double sums[hn::MaxLanes(DW())], errs[hn::MaxLanes(DW())];
-  hn::Store(sum, d, sums);
-  hn::Store(err, d, errs);
-  double hi = 0, lo = 0;
-  for (std::size_t j = 0; j < N; ++j) {
-    const double t = hi + sums[j];
-    const double bb = t - hi;
-    lo += (hi - (t - bb)) + (sums[j] - bb) + errs[j];
-    hi = t;
-  }
-  const double total = hi + lo;
-  return {total, lo - (total - hi), hn::GetLane(hn::SumOfLanes(d, abs))};
+  double total, lo;
+  SumLanesInOrder(sum, err, total, lo);
+  return {total, lo, hn::GetLane(hn::SumOfLanes(d, abs))};
 }
 
 }  // namespace wlse

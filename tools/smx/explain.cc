@@ -238,4 +238,19 @@ bool RenderExplanation(const Explanation& explanation, std::span<const double> l
   return agree;
 }
 
+std::string ExplainNumber(double value) { return FormatNumber(value, smx::DType::kF64, 6); }
+
+std::vector<double> ToDoubles(const std::vector<long double>& values) {
+  return std::vector<double>(values.begin(), values.end());
+}
+
+ExplainStep RowStep(std::string title, std::string formula, std::vector<double> values,
+                    std::string why) {
+  return {std::move(title), std::move(formula), std::move(values), true, std::move(why)};
+}
+
+ExplainStep NumberStep(std::string title, std::string formula, double value, std::string why) {
+  return {std::move(title), std::move(formula), {value}, false, std::move(why)};
+}
+
 }  // namespace smx_cli

@@ -25,6 +25,14 @@ struct ExplainStep {
   std::string why;             // why the step is there, when that is not obvious; may be empty
 };
 
+// Helpers of the explainers (explain_*.cc), which compute in long double.
+std::string ExplainNumber(double value);  // 6 significant digits
+std::vector<double> ToDoubles(const std::vector<long double>& values);
+ExplainStep RowStep(std::string title, std::string formula, std::vector<double> values,
+                    std::string why = "");
+ExplainStep NumberStep(std::string title, std::string formula, double value,
+                       std::string why = "");
+
 struct Explanation {
   std::string heading;  // "softmax of a row of 3 logits, T = 0.5"
   std::vector<ExplainStep> steps;

@@ -16,20 +16,7 @@ namespace {
 using Real = long double;
 constexpr Real kInfinity = std::numeric_limits<Real>::infinity();
 
-std::string Num(double value) { return FormatNumber(value, smx::DType::kF64, 6); }
-
-std::vector<double> ToDoubles(const std::vector<Real>& values) {
-  return std::vector<double>(values.begin(), values.end());
-}
-
-ExplainStep RowStep(std::string title, std::string formula, std::vector<double> values,
-                    std::string why = "") {
-  return {std::move(title), std::move(formula), std::move(values), true, std::move(why)};
-}
-
-ExplainStep NumberStep(std::string title, std::string formula, double value, std::string why = "") {
-  return {std::move(title), std::move(formula), {value}, false, std::move(why)};
-}
+std::string Num(double value) { return ExplainNumber(value); }
 
 // Σ_j values_j - values_k for every k, without the cancellation of a sum minus a dominant term:
 // where values_k is more than half the total, the others are added up instead.

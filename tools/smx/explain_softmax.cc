@@ -15,20 +15,7 @@ using Real = long double;
 
 enum class Kind { kSoftmax, kLogSoftmax, kLogSumExp };
 
-std::string Num(double value) { return FormatNumber(value, smx::DType::kF64, 6); }
-
-std::vector<double> ToDoubles(const std::vector<Real>& values) {
-  return std::vector<double>(values.begin(), values.end());
-}
-
-ExplainStep RowStep(std::string title, std::string formula, std::vector<double> values,
-                    std::string why = "") {
-  return {std::move(title), std::move(formula), std::move(values), true, std::move(why)};
-}
-
-ExplainStep NumberStep(std::string title, std::string formula, double value, std::string why = "") {
-  return {std::move(title), std::move(formula), {value}, false, std::move(why)};
-}
+std::string Num(double value) { return ExplainNumber(value); }
 
 std::string Heading(Kind kind, std::size_t length, double temperature) {
   const std::string row = "one row of " + std::to_string(length) + " values";
