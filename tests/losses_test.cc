@@ -596,6 +596,23 @@ TEST_P(Losses, Distillation) {
   }
 }
 
+// A confident f64 row with a one-hot probability target: its loss of ~1e-16 keeps its digits
+// (the entries at the max are kept out of the sum, as with class indices).
+TEST_P(Losses, ProbabilityTargetsConfidentF64) {
+  const std::vector<double> z = {0.0, -37.0, -38.5, -40.0};
+  const std::vector<double> p = {1.0, 0.0, 0.0, 0.0};
+  std::vector<ld> want_loss, want_grad;
+  ProbsRef(Widen(z), Widen(p), 1, z.size(), 0.0, want_loss, want_grad);
+  ASSERT_GT(want_loss[0], 0);
+  double loss = 0;
+  const std::int64_t shape[2] = {1, 4};
+  ASSERT_TRUE(smx::cross_entropy_probs(smx::TensorView<const double>(z.data(), shape).ref(),
+                                       smx::TensorView<const double>(p.data(), shape).ref(),
+                                       smx::TensorView<double>(&loss, {}).ref())
+                  .ok());
+  EXPECT_TRUE(MatchesRel("confident f64 " + tag(), std::vector<double>{loss}, want_loss, 1e-12, 0));
+}
+
 // f32 probability targets run on the vector kernels (f64 lanes): the same reference, at f32's
 // precision, with weights and smoothing, over lengths that cross the vector boundaries.
 TEST_P(Losses, ProbabilityTargetsF32) {

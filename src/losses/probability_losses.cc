@@ -32,7 +32,8 @@ bool IsNanOrPosInf(W v) {
 }
 
 // Per-row softmax pieces in W: d_c = (z_c - max)/T, e_c = exp(d_c), S = sum e_c and log S =
-// log1p(S - 1) (S - 1 exact for S < 2: a confident row's loss keeps its digits).
+// log(count) + log1p(rest/count), the entries at the max counted apart from the rest (even in
+// long double, 1 + rest keeps only a few digits of a confident row's rest of 1e-16).
 template <typename W>
 struct RowSoftmax {
   bool masked = false;  // every entry -inf: p = 0 by smx's convention
@@ -48,12 +49,18 @@ struct RowSoftmax {
     e.assign(n, 0);
     sum = 0;
     if (masked) return;
+    W count = 0, rest = 0;
     for (std::size_t c = 0; c < n; ++c) {
       d[c] = (z[c] - m) * inv_t;
       e[c] = std::exp(d[c]);
-      sum += e[c];
+      if (z[c] == m) {
+        count += 1;
+      } else {
+        rest += e[c];
+      }
     }
-    log_sum = std::log1p(sum - 1);
+    sum = count + rest;
+    log_sum = std::log(count) + std::log1p(rest / count);
   }
   W p(std::size_t c) const { return masked ? W(0) : e[c] / sum; }
   // -log p_c (+inf for a masked class or row).
