@@ -146,6 +146,14 @@ def test_distill_edges():
     assert loss == 0 and not grad.any()
 
 
+def test_list_weights_take_the_logits_dtype():
+    z = np.array([[2.0, 1.0, 0.0], [0.0, 0.0, 0.0]], dtype=np.float32)
+    t = np.array([0, 2])
+    want = smx.cross_entropy(z, t, np.array([1.0, 2.0, 3.0], dtype=np.float32))
+    got = smx.cross_entropy(z, t, [1.0, 2.0, 3.0])
+    assert got.dtype == np.float32 and got == want
+
+
 def test_errors_name_the_problem():
     z = np.zeros((3, 4), dtype=np.float32)
     with pytest.raises(ValueError, match=r"target\[1\] = 4 is outside \[0, 4\)"):
