@@ -58,12 +58,13 @@ struct LossKernels {
   // The max of x (n >= 1; NaN handling unspecified: the sums report NaN).
   T (*max)(const T* x, std::size_t n);
   // The distillation's sums, and its gradient row g_i = cs exp(-ds_i) - ct exp(-dt_i) (g may be
-  // s or t). Computed in f64 lanes: used for f32 data, whose differences are exact there.
+  // s or t). Computed in f64 lanes: used for f32 data, whose differences are exact there (f64
+  // data takes the long-double rows of probability_losses.cc).
   DistillSums (*distill_sums)(const T* s, const T* t, std::size_t n, T ms, T mt, double inv_t);
   void (*distill_grad)(const T* s, const T* t, T* g, std::size_t n, T ms, T mt, double inv_t,
                        double cs, double ct);
   // The probability targets' sums, and the gradient row g_i = a exp(z_i - m) - b q_i (g may be z
-  // or p). f64 lanes, as above.
+  // or p). f64 lanes, for f32 and f64 data (the loss is a sum of positive terms).
   ProbsSums (*probs_sums)(const T* z, const T* p, const T* w, std::size_t n, T m, double eps);
   void (*probs_grad)(const T* z, const T* p, const T* w, T* g, std::size_t n, T m, double eps,
                      double a, double b);

@@ -1,7 +1,8 @@
 // Cross-entropy with probability targets and the distillation loss: two inputs of one shape per
-// row. Each row is staged in a wide type (f64 for f32/f16/bf16 data, long double for f64) and
-// computed there, so that the loss keeps its digits where the two inputs nearly agree (the KL of a
-// student close to its teacher is O(delta^2) from terms of O(delta)).
+// row. Rows run on the f64-lane kernels of loss_kernels.cc (f32, f16 and bf16 data; probability
+// targets of f64 data too), except the distillation of f64 data, which is staged in long double
+// and computed there row by row: the KL of a student close to its teacher is O(delta^2) from
+// terms of O(delta), and f64 lanes would keep only u/delta^2 of it.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -133,18 +134,20 @@ W PairRow(const PairArgs& a, const std::vector<W>& x, const std::vector<W>& q, s
   return loss * static_cast<W>(a.row_scale);
 }
 
-// One row of f32 compute data (f32, f16, bf16 storage) on the vector kernels; false when the row
-// needs the scalar path (a fully masked row). x, q: the row's inputs; g: its gradient or null.
-bool VectorPairRow(const internal::LossKernels<float>& k, const PairArgs& a, const float* x,
-                   const float* q, const float* w, float* g, std::size_t n, double& loss) {
-  const float mx = k.max(x, n);
-  constexpr float kInf = std::numeric_limits<float>::infinity();
+// One row on the vector kernels, in compute type C (float for f32, f16 and bf16 storage; double
+// for probability targets of f64 data); false when the row needs the scalar path (a fully masked
+// row). x, q: the row's inputs; g: its gradient or null.
+template <typename C>
+bool VectorPairRow(const internal::LossKernels<C>& k, const PairArgs& a, const C* x, const C* q,
+                   const C* w, C* g, std::size_t n, double& loss) {
+  const C mx = k.max(x, n);
+  constexpr C kInf = std::numeric_limits<C>::infinity();
   const bool distill = a.kind == PairLoss::kDistill;
-  const float mq = distill ? k.max(q, n) : 0.0f;
+  const C mq = distill ? k.max(q, n) : C(0);
   if (mx == -kInf || mq == -kInf) return false;
   auto nan_row = [&] {
     loss = std::numeric_limits<double>::quiet_NaN();
-    if (g != nullptr) std::fill(g, g + n, std::numeric_limits<float>::quiet_NaN());
+    if (g != nullptr) std::fill(g, g + n, std::numeric_limits<C>::quiet_NaN());
     return true;
   };
   if (!(mx < kInf) || !(mq < kInf)) return nan_row();
@@ -168,6 +171,15 @@ bool VectorPairRow(const internal::LossKernels<float>& k, const PairArgs& a, con
   return true;
 }
 
+template <typename C>
+const internal::LossKernels<C>& KernelsFor() {
+  if constexpr (std::is_same_v<C, float>) {
+    return internal::GetLossKernels().f32;
+  } else {
+    return internal::GetLossKernels().f64;
+  }
+}
+
 template <typename S>
 void RunPairRows(const PairArgs& args, const S* x, const S* q, S* grad, const LossPlan& plan,
                  const RowSet& q_rows, std::vector<double>& row_loss) {
@@ -176,32 +188,33 @@ void RunPairRows(const PairArgs& args, const S* x, const S* q, S* grad, const Lo
   const RowSet& rows = plan.rows;
   const std::int64_t n = rows.length;
   const auto un = static_cast<std::size_t>(n);
-  // f32 compute data runs on the vector kernels (f64 lanes); f64 data in long double, row by row.
-  constexpr bool kVector = std::is_same_v<C, float>;
-  const internal::LossKernels<float>& k = internal::GetLossKernels().f32;
-  std::vector<float> weight;
-  if constexpr (kVector) weight.assign(args.weight->begin(), args.weight->end());
-  const float* w = weight.empty() ? nullptr : weight.data();
+  // The vector kernels (f64 lanes) take f32 compute data, and probability targets of f64 data
+  // (their loss is a sum of positive terms); the distillation of f64 data runs in long double,
+  // row by row, for the KL of a student close to its teacher (O(delta^2) from terms of O(delta)).
+  const bool vector = std::is_same_v<C, float> || args.kind == PairLoss::kCrossEntropyProbs;
+  const internal::LossKernels<C>& k = KernelsFor<C>();
+  std::vector<C> weight(args.weight->begin(), args.weight->end());
+  const C* w = weight.empty() ? nullptr : weight.data();
   internal::ParallelFor(
       rows.num_rows, internal::ThreadsFor(rows.num_rows * n * 8, rows.num_rows),
       [&](std::int64_t begin, std::int64_t end) {
         std::vector<W> xr, qr, gr;
-        std::vector<float> xs, qs, gs;
+        std::vector<C> xs, qs, gs;
         RowSoftmax<W> sx, sq;
         for (std::int64_t r = begin; r < end; ++r) {
           std::int64_t xo = 0, go = 0, qo = 0, unused = 0;
           rows.Offsets(r, xo, go);
           q_rows.Offsets(r, qo, unused);
           double& loss = row_loss[static_cast<std::size_t>(r)];
-          if constexpr (kVector) {
-            const bool direct_in = std::is_same_v<S, float> && rows.x_stride == 1 &&
-                                   q_rows.x_stride == 1;
-            const bool direct_out = std::is_same_v<S, float> && rows.y_stride == 1;
-            const float* xp;
-            const float* qp;
+          if (vector) {
+            constexpr bool kNative = std::is_same_v<S, C>;
+            const bool direct_in = kNative && rows.x_stride == 1 && q_rows.x_stride == 1;
+            const bool direct_out = kNative && rows.y_stride == 1;
+            const C* xp;
+            const C* qp;
             if (direct_in) {
-              xp = reinterpret_cast<const float*>(x + xo);
-              qp = reinterpret_cast<const float*>(q + qo);
+              xp = reinterpret_cast<const C*>(x + xo);
+              qp = reinterpret_cast<const C*>(q + qo);
             } else {
               xs.resize(un);
               qs.resize(un);
@@ -212,11 +225,11 @@ void RunPairRows(const PairArgs& args, const S* x, const S* q, S* grad, const Lo
               xp = xs.data();
               qp = qs.data();
             }
-            float* gp = nullptr;
+            C* gp = nullptr;
             if (grad != nullptr) {
               // In place (grad = x or q) is safe: every element is read before it is written.
               if (direct_out) {
-                gp = reinterpret_cast<float*>(grad + go);
+                gp = reinterpret_cast<C*>(grad + go);
               } else {
                 gs.resize(un);
                 gp = gs.data();
@@ -231,7 +244,7 @@ void RunPairRows(const PairArgs& args, const S* x, const S* q, S* grad, const Lo
               continue;
             }
           }
-          // The scalar path: f64 data, and f32 rows that are fully masked.
+          // The scalar path: the distillation of f64 data, and fully masked rows.
           xr.resize(un);
           qr.resize(un);
           gr.resize(un);
