@@ -613,6 +613,54 @@ TEST_P(Losses, ProbabilityTargetsConfidentF64) {
   EXPECT_TRUE(MatchesRel("confident f64 " + tag(), std::vector<double>{loss}, want_loss, 1e-12, 0));
 }
 
+// The KL of f64 rows close to each other (delta = 1e-4 and 1e-7: KL ~ 1e-9 and 1e-15) against a
+// long-double reference in a form without cancellation (log sum pt e^(u - mean u) as log1p of
+// positive terms): the terms' difference alone would keep u/delta^2 of it.
+TEST_P(Losses, DistillationCloseF64) {
+  std::mt19937_64 rng(31);
+  const std::size_t n = 3, c = 50;
+  for (const double delta : {1e-4, 1e-7}) {
+    const std::vector<double> t = RandomNormal<double>(rng, n * c, 0, 2);
+    std::vector<double> s = t;
+    for (auto& v : s) v += std::normal_distribution<double>(0, delta)(rng);
+    const double temp = 1.5;
+    ld want = 0;
+    for (std::size_t r = 0; r < n; ++r) {
+      ld mt = -kLdInf;
+      for (std::size_t k = 0; k < c; ++k) mt = std::fmax(mt, ld(t[r * c + k]));
+      std::vector<ld> pt(c), u(c);
+      ld st = 0;
+      for (std::size_t k = 0; k < c; ++k) {
+        pt[k] = std::exp((ld(t[r * c + k]) - mt) / temp);
+        st += pt[k];
+        u[k] = (ld(s[r * c + k]) - ld(t[r * c + k])) / temp;  // exact differences
+      }
+      ld mean = 0;
+      for (std::size_t k = 0; k < c; ++k) mean += pt[k] / st * u[k];
+      ld excess = 0;  // sum pt (e^v - 1 - v), v = u - mean, by its series for small v
+      for (std::size_t k = 0; k < c; ++k) {
+        const ld v = u[k] - mean;
+        ld term = v * v / 2, phi = 0;
+        for (int j = 3; j < 30 && term != 0; ++j) {
+          phi += term;
+          term *= v / j;
+        }
+        excess += pt[k] / st * phi;
+      }
+      want += std::log1p(excess);
+    }
+    want *= temp * temp / n;
+    double loss = 0;
+    const std::int64_t shape[2] = {Size(n), Size(c)};
+    ASSERT_TRUE(smx::kl_div_distill(smx::TensorView<const double>(s.data(), shape).ref(),
+                                    smx::TensorView<const double>(t.data(), shape).ref(),
+                                    smx::TensorView<double>(&loss, {}).ref(), {.temperature = temp})
+                    .ok());
+    EXPECT_TRUE(MatchesRel("KL close, delta " + std::to_string(delta) + " " + tag(),
+                           std::vector<double>{loss}, {want}, 1e-13, 0));
+  }
+}
+
 // f32 probability targets run on the vector kernels (f64 lanes): the same reference, at f32's
 // precision, with weights and smoothing, over lengths that cross the vector boundaries.
 TEST_P(Losses, ProbabilityTargetsF32) {

@@ -102,8 +102,9 @@ struct DistillOptions {
 //   loss = T^2/N sum_n sum_c pt_c (log pt_c - log ps_c),   grad_student = (T/N) (ps - pt).
 // loss has one element. Teacher entries with pt_c = 0 (-inf logits, or underflow) give 0 terms,
 // not NaN; a student -inf where pt_c > 0 gives +inf. A NaN or +inf in a sample gives a NaN loss
-// and a NaN gradient row. student equal to teacher gives exactly 0. grad may be the student
-// itself. Errors: shapes or dtypes that differ, T not finite and > 0.
+// and a NaN gradient row. student equal to teacher gives exactly 0, and a student close to its
+// teacher keeps the digits of its tiny KL (f64: computed without cancellation). grad may be the
+// student itself. Errors: shapes or dtypes that differ, T not finite and > 0.
 Status kl_div_distill(const ConstTensorRef& student, const ConstTensorRef& teacher,
                       const TensorRef& loss, const DistillOptions& options = {});
 Status kl_div_distill(const ConstTensorRef& student, const ConstTensorRef& teacher,

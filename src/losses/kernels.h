@@ -40,6 +40,10 @@ struct DistillSums {
   bool nan_or_inf = false;
 };
 
+struct DistillExcess {
+  double excess = 0, resid = 0, total = 0;
+};
+
 // The sums of one row of cross-entropy with probability targets P, for the logits' finite max m:
 // with q_i = w_i ((1 - eps) P_i + eps/C) (w null: 1), the entries at the max (counted) and the
 // rest of sum_i exp(z_i - m), total = sum_i q_i and gap = sum_i q_i (m - z_i) (terms with q_i = 0
@@ -63,6 +67,14 @@ struct LossKernels {
   DistillSums (*distill_sums)(const T* s, const T* t, std::size_t n, T ms, T mt, double inv_t);
   void (*distill_grad)(const T* s, const T* t, T* g, std::size_t n, T ms, T mt, double inv_t,
                        double cs, double ct);
+  // The KL of a row without cancellation (f64 data): with e_i = exp(-dt_i), u_i = ((mt - ms) -
+  // (t_i - s_i))/T (the log-ratio of the two softmaxes up to a constant; its differences are
+  // exact where s and t nearly agree) and v_i = u_i + c, the sums excess = sum_i e_i phi(v_i)
+  // with phi(v) = e^v - 1 - v >= 0, resid = sum_i e_i v_i and total = sum_i e_i (compensated;
+  // terms of teacher probability 0 are 0). excess is +inf where the student is -inf on a class
+  // the teacher gives mass.
+  DistillExcess (*distill_excess)(const T* s, const T* t, std::size_t n, T ms, T mt,
+                                  double inv_t, double c);
   // The probability targets' sums, and the gradient row g_i = a exp(z_i - m) - b q_i (g may be z
   // or p). f64 lanes, for f32 and f64 data (the loss is a sum of positive terms).
   ProbsSums (*probs_sums)(const T* z, const T* p, const T* w, std::size_t n, T m, double eps);

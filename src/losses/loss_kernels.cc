@@ -329,6 +329,73 @@ void DistillGradKernel(const T* s, const T* t, T* g, std::size_t n, T ms, T mt, 
               });
 }
 
+// phi(v) = e^v - 1 - v >= 0 without cancellation: its series v^2/2! + v^3/3! + ... (to v^14/14!,
+// truncation below 1e-16 relative) where |v| < 1/2, else e^v - 1 - v directly.
+HWY_INLINE hn::Vec<DD> ExpExcess(hn::Vec<DD> v) {
+  const DD dd;
+  const auto small = hn::Lt(hn::Abs(v), hn::Set(dd, 0.5));
+  double inv_fact[13];  // 1/(j + 2)! for j = 0..12
+  double f = 2;
+  for (int j = 0; j < 13; ++j) {
+    inv_fact[j] = 1 / f;
+    f *= j + 3;
+  }
+  auto series = hn::Set(dd, inv_fact[12]);
+  for (int j = 11; j >= 0; --j) series = hn::MulAdd(series, v, hn::Set(dd, inv_fact[j]));
+  series = hn::Mul(hn::Mul(v, v), series);
+  const auto direct = hn::Sub(hn::Sub(ExpOfShifted</*kHasLo=*/false>(dd, v, v), hn::Set(dd, 1.0)), v);
+  return hn::IfThenElse(small, series, direct);
+}
+
+// A compensated f64 vector sum (TwoSum per addition).
+struct CompensatedLanes {
+  hn::Vec<DD> sum, err;
+  HWY_INLINE void Add(hn::Vec<DD> v) {
+    const auto s = hn::Add(sum, v);
+    err = hn::Add(err, TwoSumError(sum, v, s));
+    sum = s;
+  }
+  HWY_INLINE double Total() const {
+    double hi = 0, lo = 0;
+    SumLanesInOrder(sum, err, hi, lo);
+    return hi + lo;
+  }
+};
+
+template <typename T>
+internal::DistillExcess DistillExcessKernel(const T* s, const T* t, std::size_t n, T ms, T mt,
+                                            double inv_t, double c) {
+  const DD dd;
+  const auto vmt = hn::Set(dd, static_cast<double>(mt)), vinv = hn::Set(dd, inv_t);
+  const auto gap = hn::Set(dd, static_cast<double>(mt) - static_cast<double>(ms));
+  const auto vc = hn::Set(dd, c), zero = hn::Zero(dd);
+  CompensatedLanes excess{zero, zero}, resid{zero, zero}, total{zero, zero};
+  auto masked_student = zero;
+  ForEachPair(s, t, n, -std::numeric_limits<T>::infinity(),
+              [&](std::size_t, hn::Vec<DD> sv, hn::Vec<DD> tv, hn::Mask<DD> valid) HWY_ATTR {
+                const auto e = hn::IfThenElseZero(
+                    valid, ExpOfNegative<T>(hn::Mul(hn::Sub(vmt, tv), vinv)));
+                const auto keep = hn::Gt(e, zero);
+                const auto v = hn::Add(hn::Mul(hn::Sub(gap, hn::Sub(tv, sv)), vinv), vc);
+                // v = -inf: the student masks a class the teacher gives mass (infinite KL).
+                masked_student =
+                    hn::Or(masked_student, hn::VecFromMask(dd, hn::And(keep, hn::IsInf(v))));
+                const auto finite = hn::And(keep, hn::Not(hn::IsInf(v)));
+                excess.Add(hn::IfThenElseZero(finite, hn::Mul(e, ExpExcess(v))));
+                resid.Add(hn::IfThenElseZero(finite, hn::Mul(e, v)));
+                total.Add(e);
+              });
+  internal::DistillExcess out;
+  if (!hn::AllFalse(dd, hn::MaskFromVec(masked_student))) {
+    out.excess = std::numeric_limits<double>::infinity();
+    return out;
+  }
+  out.excess = excess.Total();
+  out.resid = resid.Total();
+  out.total = total.Total();
+  return out;
+}
+
 // q_i = w_i ((1 - eps) P_i + eps/C) on f64 lanes, 0 outside `valid`.
 HWY_INLINE hn::Vec<DD> TargetWeight(hn::Vec<DD> pv, hn::Vec<DD> wv, hn::Mask<DD> valid,
                                     double eps, double eps_c) {
@@ -397,8 +464,9 @@ T MaxKernel(const T* x, std::size_t n) {
 
 template <typename T>
 internal::LossKernels<T> MakeLossKernels() {
-  return {&ClassRowsKernel<T>,        &MaxKernel<T>,       &DistillSumsKernel<T>,
-          &DistillGradKernel<T>,      &ProbsSumsKernel<T>, &ProbsGradKernel<T>};
+  return {&ClassRowsKernel<T>,   &MaxKernel<T>,          &DistillSumsKernel<T>,
+          &DistillGradKernel<T>, &DistillExcessKernel<T>, &ProbsSumsKernel<T>,
+          &ProbsGradKernel<T>};
 }
 
 const internal::LossKernelTable* GetLossKernelTable() {

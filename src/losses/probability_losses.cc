@@ -1,8 +1,8 @@
 // Cross-entropy with probability targets and the distillation loss: two inputs of one shape per
-// row. Rows run on the f64-lane kernels of loss_kernels.cc (f32, f16 and bf16 data; probability
-// targets of f64 data too), except the distillation of f64 data, which is staged in long double
-// and computed there row by row: the KL of a student close to its teacher is O(delta^2) from
-// terms of O(delta), and f64 lanes would keep only u/delta^2 of it.
+// row, on the f64-lane kernels of loss_kernels.cc. The KL of a student close to its teacher is
+// O(delta^2) from terms of O(delta): f32 data keeps enough of it in f64 (u/delta^2 relative), f64
+// data takes a form without cancellation (distill_excess). Fully masked rows go to a scalar
+// path in a wide type (f64, or long double for f64 data).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -159,7 +159,22 @@ bool VectorPairRow(const internal::LossKernels<C>& k, const PairArgs& a, const C
     const internal::DistillSums d = k.distill_sums(x, q, n, mx, mq, a.inv_t);
     if (d.nan_or_inf) return nan_row();
     const double ss = d.s_count + d.s_rest, st = d.t_count + d.t_rest;
-    loss = a.row_scale * (d.cross / st + (log_sum(d.s_count, d.s_rest) - log_sum(d.t_count, d.t_rest)));
+    if constexpr (std::is_same_v<C, double>) {
+      // KL = log sum_i pt_i e^(v_i) with v = u - mean_pt(u) (u_i = log(ps_i/pt_i) + const):
+      // log1p((excess + resid)/total) - resid/total, every excess term >= 0 and resid ~ 0, so a
+      // student close to its teacher keeps the digits of its O(delta^2) KL (the terms' own
+      // difference, cross/St + log Ss - log St, keeps only u/delta^2 of it).
+      const internal::DistillExcess x_sums = k.distill_excess(x, q, n, mx, mq, a.inv_t, d.cross / st);
+      if (std::isinf(x_sums.excess)) {
+        loss = std::numeric_limits<double>::infinity();
+      } else {
+        const double rr = x_sums.resid / x_sums.total;
+        loss = a.row_scale * (std::log1p(x_sums.excess / x_sums.total + rr) - rr);
+      }
+    } else {
+      loss = a.row_scale *
+             (d.cross / st + (log_sum(d.s_count, d.s_rest) - log_sum(d.t_count, d.t_rest)));
+    }
     if (g != nullptr) k.distill_grad(x, q, g, n, mx, mq, a.inv_t, a.grad_scale / ss, a.grad_scale / st);
     return true;
   }
@@ -188,10 +203,7 @@ void RunPairRows(const PairArgs& args, const S* x, const S* q, S* grad, const Lo
   const RowSet& rows = plan.rows;
   const std::int64_t n = rows.length;
   const auto un = static_cast<std::size_t>(n);
-  // The vector kernels (f64 lanes) take f32 compute data, and probability targets of f64 data
-  // (their loss is a sum of positive terms); the distillation of f64 data runs in long double,
-  // row by row, for the KL of a student close to its teacher (O(delta^2) from terms of O(delta)).
-  const bool vector = std::is_same_v<C, float> || args.kind == PairLoss::kCrossEntropyProbs;
+  // Every row runs on the vector kernels (f64 lanes) but the fully masked ones.
   const internal::LossKernels<C>& k = KernelsFor<C>();
   std::vector<C> weight(args.weight->begin(), args.weight->end());
   const C* w = weight.empty() ? nullptr : weight.data();
@@ -206,7 +218,7 @@ void RunPairRows(const PairArgs& args, const S* x, const S* q, S* grad, const Lo
           rows.Offsets(r, xo, go);
           q_rows.Offsets(r, qo, unused);
           double& loss = row_loss[static_cast<std::size_t>(r)];
-          if (vector) {
+          {
             constexpr bool kNative = std::is_same_v<S, C>;
             const bool direct_in = kNative && rows.x_stride == 1 && q_rows.x_stride == 1;
             const bool direct_out = kNative && rows.y_stride == 1;
@@ -244,7 +256,7 @@ void RunPairRows(const PairArgs& args, const S* x, const S* q, S* grad, const Lo
               continue;
             }
           }
-          // The scalar path: the distillation of f64 data, and fully masked rows.
+          // The scalar path: fully masked rows, in long double for f64 data.
           xr.resize(un);
           qr.resize(un);
           gr.resize(un);
