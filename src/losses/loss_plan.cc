@@ -70,12 +70,13 @@ Status PlanLoss(const char* op, const ConstTensorRef& logits, const char* other_
                                      "needs the logits' own layout");
     }
   }
+  // Without a gradient, the rows are planned against the logits' own layout (never written).
   const TensorRef self(const_cast<void*>(logits.data), logits.dtype, logits.layout);
-  if (Status s = PlanElementwise(op, logits, grad != nullptr ? *grad : self, axis, plan.rows);
-      !s.ok()) {
-    return s;
+  const TensorRef& out = grad != nullptr ? *grad : self;
+  if (Status s = PlanElementwise(op, logits, out, axis, plan.rows); !s.ok()) return s;
+  if (other != nullptr) {
+    if (Status s = PlanElementwise(op, *other, out, axis, plan.other_rows); !s.ok()) return s;
   }
-  plan.has_grad = grad != nullptr;
   if (reduction == Reduction::kNone) {
     return PlanReduction(op, logits, loss, axis, plan.loss_rows);
   }

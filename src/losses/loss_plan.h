@@ -15,12 +15,13 @@
 namespace smx::internal {
 
 // The rows of a loss call: `rows` maps row r to its offset in the logits (x) and in the gradient
-// (y; the logits' own offsets when no gradient is asked for), `loss_rows` to the offset of its
-// entry in a Reduction::kNone loss.
+// (y; the logits' own offsets when no gradient is asked for), `other_rows` to its offset in the
+// second input (x; probability targets, the teacher), `loss_rows` to the offset of its entry in a
+// Reduction::kNone loss.
 struct LossPlan {
   RowSet rows;
+  RowSet other_rows;
   RowSet loss_rows;
-  bool has_grad = false;
 };
 
 // Neumaier's compensated sum in f64: the order is fixed, so the result depends on nothing but the
@@ -40,7 +41,7 @@ class CompensatedSum {
 };
 
 // Checks logits, an optional second input of the logits' shape (`other`, null for class
-// indices), loss and grad (null: none), and fills the plan.
+// indices), loss and grad (null: none), and fills the plan (other_rows only with `other`).
 Status PlanLoss(const char* op, const ConstTensorRef& logits, const char* other_name,
                 const ConstTensorRef* other, const TensorRef& loss, const TensorRef* grad,
                 Reduction reduction, int axis, LossPlan& plan);

@@ -197,10 +197,11 @@ const internal::LossKernels<C>& KernelsFor() {
 
 template <typename S>
 void RunPairRows(const PairArgs& args, const S* x, const S* q, S* grad, const LossPlan& plan,
-                 const RowSet& q_rows, std::vector<double>& row_loss) {
+                 std::vector<double>& row_loss) {
   using W = Wide<S>;
   using C = internal::ComputeType<S>;
   const RowSet& rows = plan.rows;
+  const RowSet& q_rows = plan.other_rows;
   const std::int64_t n = rows.length;
   const auto un = static_cast<std::size_t>(n);
   // Every row runs on the vector kernels (f64 lanes) but the fully masked ones.
@@ -289,12 +290,6 @@ Status RunPair(const char* op, const PairArgs& args_in, const ConstTensorRef& x,
     }
     weight = internal::WeightsOf(class_options->weight);
   }
-  RowSet q_rows;
-  const TensorRef self(const_cast<void*>(x.data), x.dtype, x.layout);
-  if (Status s = internal::PlanElementwise(op, q, grad != nullptr ? *grad : self, axis, q_rows);
-      !s.ok()) {
-    return s;
-  }
   const std::int64_t samples = plan.rows.num_rows;
   PairArgs args = args_in;
   args.weight = &weight;
@@ -303,7 +298,7 @@ Status RunPair(const char* op, const PairArgs& args_in, const ConstTensorRef& x,
   auto run = [&](auto tag) {
     using S = decltype(tag);
     RunPairRows(args, static_cast<const S*>(x.data), static_cast<const S*>(q.data),
-                grad != nullptr ? static_cast<S*>(grad->data) : nullptr, plan, q_rows, row_loss);
+                grad != nullptr ? static_cast<S*>(grad->data) : nullptr, plan, row_loss);
   };
   if (samples > 0 && plan.rows.length > 0) {
     internal::VisitStorage(x.dtype, run);

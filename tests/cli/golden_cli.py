@@ -41,13 +41,21 @@ def to_f32(value):
     return struct.unpack("<f", struct.pack("<f", value))[0]
 
 
-def element_ok(got, want, dtype, tol):
-    if dtype == "f32":
-        want = to_f32(want)
+def special_match(got, want):
+    """None when both are finite; else whether they match (NaN with NaN, infinities equal)."""
     if math.isnan(want) or math.isinf(want):
         return (math.isnan(got) and math.isnan(want)) or got == want
     if math.isnan(got) or math.isinf(got):
         return False
+    return None
+
+
+def element_ok(got, want, dtype, tol):
+    if dtype == "f32":
+        want = to_f32(want)
+    special = special_match(got, want)
+    if special is not None:
+        return special
     if dtype == "f32" and abs(want) < 2.0 ** -126 and abs(got - want) <= tol.get("abs", 0):
         return True
     return abs(ordered(got, dtype) - ordered(want, dtype)) <= tol["value"]
@@ -104,10 +112,9 @@ def rel_element_ok(got, want, dtype, tol):
     """FORMAT.md's "rel" rule: |got - want| <= max(abs, value * |want|), specials exactly."""
     if dtype == "f32":
         want = to_f32(want)
-    if math.isnan(want) or math.isinf(want):
-        return (math.isnan(got) and math.isnan(want)) or got == want
-    if math.isnan(got) or math.isinf(got):
-        return False
+    special = special_match(got, want)
+    if special is not None:
+        return special
     return abs(got - want) <= max(tol["abs"], tol["value"] * abs(want))
 
 
