@@ -70,9 +70,23 @@ void RunBackward(Backward kind, const S* g, const S* y, S* dz, const internal::R
   const bool contiguous = kNative && g_rows.x_stride == 1 && g_rows.y_stride == 1 &&
                           y_rows.x_stride == 1;
   const std::int64_t work = g_rows.num_rows * length;
+  const int threads = internal::ThreadsFor(3 * work, g_rows.num_rows);
+  std::int64_t g_row_stride = 0, y_row_stride = 0, dz_row_stride = 0, unused_stride = 0;
+  if (contiguous && g_rows.EvenlySpaced(g_row_stride, dz_row_stride) &&
+      y_rows.EvenlySpaced(y_row_stride, unused_stride)) {
+    if constexpr (kNative) {
+      const internal::BackwardRows<C> block{
+          y, g, dz, y_row_stride, g_row_stride, dz_row_stride, static_cast<std::size_t>(length)};
+      const auto run =
+          kind == Backward::kSoftmax ? k.softmax_backward_rows : k.log_softmax_backward_rows;
+      internal::ParallelFor(g_rows.num_rows, threads, [&](std::int64_t begin, std::int64_t end) {
+        run(block, static_cast<std::size_t>(begin), static_cast<std::size_t>(end), scale);
+      });
+      return;
+    }
+  }
   internal::ParallelFor(
-      g_rows.num_rows, internal::ThreadsFor(3 * work, g_rows.num_rows),
-      [&](std::int64_t begin, std::int64_t end) {
+      g_rows.num_rows, threads, [&](std::int64_t begin, std::int64_t end) {
         C gb[kStage], yb[kStage];
         for (std::int64_t r = begin; r < end; ++r) {
           std::int64_t go = 0, dzo = 0, yo = 0, unused = 0;

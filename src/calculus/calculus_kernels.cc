@@ -81,7 +81,7 @@ HWY_INLINE internal::WideSum DotF32(const float* a, const float* b, std::size_t 
 }
 
 template <typename T>
-internal::WideSum Dot(const T* a, const T* b, std::size_t n) {
+HWY_INLINE internal::WideSum Dot(const T* a, const T* b, std::size_t n) {
   if constexpr (sizeof(T) == 4) return DotF32(a, b, n);
   const DD dd;
   const std::size_t N = hn::Lanes(dd);
@@ -137,8 +137,8 @@ HWY_INLINE void SoftmaxBackwardF32(const float* y, const float* g, float* dz, st
 }
 
 template <typename T>
-void SoftmaxBackward(const T* y, const T* g, T* dz, std::size_t n, internal::WideSum s,
-                     double scale) {
+HWY_INLINE void SoftmaxBackward(const T* y, const T* g, T* dz, std::size_t n, internal::WideSum s,
+                                double scale) {
   if constexpr (sizeof(T) == 4) return SoftmaxBackwardF32(y, g, dz, n, s, scale);
   const DD dd;
   const std::size_t N = hn::Lanes(dd);
@@ -152,8 +152,8 @@ void SoftmaxBackward(const T* y, const T* g, T* dz, std::size_t n, internal::Wid
 }
 
 template <typename T>
-void LogSoftmaxBackward(const T* out, const T* g, T* dz, std::size_t n,
-                        internal::WideSum sum_g, double scale) {
+HWY_INLINE void LogSoftmaxBackward(const T* out, const T* g, T* dz, std::size_t n,
+                                   internal::WideSum sum_g, double scale) {
   const DD dd;
   const std::size_t N = hn::Lanes(dd);
   const auto s_hi = hn::Set(dd, sum_g.hi), s_lo = hn::Set(dd, sum_g.lo);
@@ -166,6 +166,29 @@ void LogSoftmaxBackward(const T* out, const T* g, T* dz, std::size_t n,
     const auto y = ExpOfShifted</*kHasLo=*/false>(dd, vout, vout);
     const auto r = hn::NegMulAdd(y, s_lo, hn::NegMulAdd(y, s_hi, vg));
     StoreNarrow(hn::Mul(r, vscale), dz + i, left);
+  }
+}
+
+// The rows kernels: both passes of each row, inlined.
+template <typename T>
+void SoftmaxBackwardRows(const internal::BackwardRows<T>& b, std::size_t begin, std::size_t end,
+                         double scale) {
+  for (std::size_t r = begin; r < end; ++r) {
+    const auto ri = static_cast<std::ptrdiff_t>(r);
+    const T* y = b.y + ri * b.y_stride;
+    const T* g = b.g + ri * b.g_stride;
+    SoftmaxBackward(y, g, b.dz + ri * b.dz_stride, b.n, Dot(g, y, b.n), scale);
+  }
+}
+
+template <typename T>
+void LogSoftmaxBackwardRows(const internal::BackwardRows<T>& b, std::size_t begin, std::size_t end,
+                            double scale) {
+  for (std::size_t r = begin; r < end; ++r) {
+    const auto ri = static_cast<std::ptrdiff_t>(r);
+    const T* g = b.g + ri * b.g_stride;
+    LogSoftmaxBackward(b.y + ri * b.y_stride, g, b.dz + ri * b.dz_stride, b.n,
+                       Dot<T>(g, nullptr, b.n), scale);
   }
 }
 
@@ -200,7 +223,13 @@ internal::EntropySums EntropySumsOf(const T* z, std::size_t n, T zmax, double in
 
 template <typename T>
 internal::CalculusKernels<T> MakeKernels() {
-  return {&Dot<T>, &SoftmaxBackward<T>, &LogSoftmaxBackward<T>, &RowMax<T>, &EntropySumsOf<T>};
+  return {&Dot<T>,
+          &SoftmaxBackward<T>,
+          &LogSoftmaxBackward<T>,
+          &SoftmaxBackwardRows<T>,
+          &LogSoftmaxBackwardRows<T>,
+          &RowMax<T>,
+          &EntropySumsOf<T>};
 }
 
 const internal::CalculusKernelTable* GetCalculusKernelTable() {
