@@ -103,8 +103,10 @@ def main() -> int:
         dz = np.empty_like(x)
         t = rng.integers(0, cols, rows)
         n = rows * cols
-        copy_src = np.zeros(n + n // 2, np.float32)
-        copy_dst = np.zeros_like(copy_src)
+        # Written, not np.zeros: calloc'd pages never written all map the kernel's one zero page,
+        # and a copy from them reads from the cache (it measured 0.17 against 0.30 ns/element).
+        copy_src = np.ones(n + n // 2, np.float32)
+        copy_dst = np.ones_like(copy_src)
         xt, gt, yt, tt = (torch.from_numpy(a) for a in (x, g, y, t))
         for threads in threads_list:
             smx.set_num_threads(threads)
