@@ -69,13 +69,15 @@ GoldenFile Load() {
         continue;
       } else if (op == "softmax_jacobian" || op == "softmax_vjp" || op == "log_softmax_vjp" ||
                  op == "entropy" || op == "cross_entropy" || op == "cross_entropy_probs" ||
-                 op == "kl_div_distill") {
+                 op == "kl_div_distill" || op == "attention") {
         GoldenTensorCase t;
         t.id = j.at("id");
         t.op = op;
         t.dtype = j.at("dtype");
         for (const auto& [name, value] : j.at("params").items()) {
-          if (value.is_array()) {
+          if (value.is_boolean()) {
+            t.params[name] = value.get<bool>() ? 1 : 0;  // attention's "causal"
+          } else if (value.is_array()) {
             t.list_params[name] = Numbers(value);
           } else if (value.is_string() && value != "inf" && value != "-inf" && value != "nan") {
             t.string_params[name] = value.get<std::string>();

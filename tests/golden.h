@@ -1,7 +1,7 @@
 // The golden cases of /work/shared/golden/public.jsonl (FORMAT.md), for the ops this suite runs:
 // softmax, log_softmax and logsumexp (GoldenCase), sigmoid and log_sigmoid
-// (GoldenElementwiseCase), the calculus and the losses (GoldenTensorCase). The file is found
-// through the SMX_GOLDEN_DIR environment variable, else the directory configured by CMake
+// (GoldenElementwiseCase), the calculus, the losses and attention (GoldenTensorCase). The file is
+// found through the SMX_GOLDEN_DIR environment variable, else the directory configured by CMake
 // (SMX_GOLDEN_DIR_DEFAULT).
 #ifndef SMX_TESTS_GOLDEN_H_
 #define SMX_TESTS_GOLDEN_H_
@@ -62,7 +62,7 @@ struct GoldenFile {
   std::string error;                           // non-empty if the file could not be read or parsed
   std::vector<GoldenCase> cases;               // softmax, log_softmax, logsumexp
   std::vector<GoldenElementwiseCase> elementwise;  // sigmoid, log_sigmoid
-  std::vector<GoldenTensorCase> tensor_cases;     // the calculus and loss ops (tensors by name)
+  std::vector<GoldenTensorCase> tensor_cases;      // calculus, loss, attention ops (by name)
   std::map<std::string, std::size_t> not_run;  // other ops -> number of cases
   std::size_t total = 0;
 };

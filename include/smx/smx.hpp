@@ -2,6 +2,7 @@
 #ifndef SMX_SMX_HPP_
 #define SMX_SMX_HPP_
 
+#include "smx/attention.h"
 #include "smx/calculus.h"
 #include "smx/losses.h"
 #include "smx/runtime.h"

@@ -4,7 +4,6 @@
 #include <string>
 
 namespace smx::internal {
-namespace {
 
 Status CheckView(const char* op, const char* name, const Layout& layout, const void* data) {
   if (layout.rank < 0 || layout.rank > kMaxRank) {
@@ -25,6 +24,8 @@ Status CheckView(const char* op, const char* name, const Layout& layout, const v
   }
   return Status::Ok();
 }
+
+namespace {
 
 bool IsCContiguous(const Layout& layout) {
   std::int64_t expected = 1;

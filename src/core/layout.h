@@ -41,6 +41,9 @@ Status PlanElementwise(const char* op, const ConstTensorRef& x, const TensorRef&
 Status PlanReduction(const char* op, const ConstTensorRef& x, const TensorRef& out, int axis,
                      RowSet& rows);
 
+// A view's rank, sizes and data pointer ("op: input has a negative size ..."); `name` names it.
+Status CheckView(const char* op, const char* name, const Layout& layout, const void* data);
+
 // "[4, 1000]"
 std::string ShapeString(const Layout& layout);
 

@@ -1,0 +1,222 @@
+// Attention's tile kernels on Highway vectors, compiled once per SIMD target: the tile products
+// (a register-blocked GEMM on packed buffers), the score shaping, and the online softmax step.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "attention/attention_kernels.cc"
+#include <cmath>
+#include <limits>
+
+#include "attention/kernels.h"
+#include "hwy/contrib/math/math-inl.h"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "softmax/exp-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace smx::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Four rows of c against two vectors of columns at a time: eight accumulators, each k step
+// two loads of b, four broadcasts of a and eight FMAs, which the FMA pipes bound (two per
+// cycle need eight independent chains of four-cycle latency). Rows left over take one at a time,
+// columns left over one vector at a time.
+template <typename T>
+HWY_INLINE void GemmFourRows(const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c,
+                             std::size_t ldc, std::size_t n, std::size_t depth, bool accumulate) {
+  const hn::ScalableTag<T> d;
+  const std::size_t N = hn::Lanes(d);
+  const T* a0 = a;
+  const T* a1 = a + lda;
+  const T* a2 = a + 2 * lda;
+  const T* a3 = a + 3 * lda;
+  std::size_t col = 0;
+  for (; col + 2 * N <= n; col += 2 * N) {
+    auto c00 = hn::Zero(d), c01 = hn::Zero(d), c10 = hn::Zero(d), c11 = hn::Zero(d);
+    auto c20 = hn::Zero(d), c21 = hn::Zero(d), c30 = hn::Zero(d), c31 = hn::Zero(d);
+    const T* bk = b + col;
+    for (std::size_t k = 0; k < depth; ++k, bk += ldb) {
+      const auto b0 = hn::LoadU(d, bk), b1 = hn::LoadU(d, bk + N);
+      const auto x0 = hn::Set(d, a0[k]), x1 = hn::Set(d, a1[k]);
+      const auto x2 = hn::Set(d, a2[k]), x3 = hn::Set(d, a3[k]);
+      c00 = hn::MulAdd(x0, b0, c00);
+      c01 = hn::MulAdd(x0, b1, c01);
+      c10 = hn::MulAdd(x1, b0, c10);
+      c11 = hn::MulAdd(x1, b1, c11);
+      c20 = hn::MulAdd(x2, b0, c20);
+      c21 = hn::MulAdd(x2, b1, c21);
+      c30 = hn::MulAdd(x3, b0, c30);
+      c31 = hn::MulAdd(x3, b1, c31);
+    }
+    auto put = [&](T* row, decltype(c00) v0, decltype(c00) v1) HWY_ATTR {
+      if (accumulate) {
+        v0 = hn::Add(v0, hn::LoadU(d, row));
+        v1 = hn::Add(v1, hn::LoadU(d, row + N));
+      }
+      hn::StoreU(v0, d, row);
+      hn::StoreU(v1, d, row + N);
+    };
+    put(c + col, c00, c01);
+    put(c + ldc + col, c10, c11);
+    put(c + 2 * ldc + col, c20, c21);
+    put(c + 3 * ldc + col, c30, c31);
+  }
+  for (; col < n; col += N) {
+    auto c0 = hn::Zero(d), c1 = hn::Zero(d), c2 = hn::Zero(d), c3 = hn::Zero(d);
+    const T* bk = b + col;
+    for (std::size_t k = 0; k < depth; ++k, bk += ldb) {
+      const auto b0 = hn::LoadU(d, bk);
+      c0 = hn::MulAdd(hn::Set(d, a0[k]), b0, c0);
+      c1 = hn::MulAdd(hn::Set(d, a1[k]), b0, c1);
+      c2 = hn::MulAdd(hn::Set(d, a2[k]), b0, c2);
+      c3 = hn::MulAdd(hn::Set(d, a3[k]), b0, c3);
+    }
+    T* rows[4] = {c + col, c + ldc + col, c + 2 * ldc + col, c + 3 * ldc + col};
+    const decltype(c0) sums[4] = {c0, c1, c2, c3};
+    for (int r = 0; r < 4; ++r) {
+      hn::StoreU(accumulate ? hn::Add(sums[r], hn::LoadU(d, rows[r])) : sums[r], d, rows[r]);
+    }
+  }
+}
+
+template <typename T>
+HWY_INLINE void GemmOneRow(const T* a, const T* b, std::size_t ldb, T* c, std::size_t n,
+                           std::size_t depth, bool accumulate) {
+  const hn::ScalableTag<T> d;
+  const std::size_t N = hn::Lanes(d);
+  for (std::size_t col = 0; col < n; col += N) {
+    auto c0 = hn::Zero(d), c1 = hn::Zero(d);  // two chains: even and odd k
+    const T* bk = b + col;
+    std::size_t k = 0;
+    for (; k + 2 <= depth; k += 2, bk += 2 * ldb) {
+      c0 = hn::MulAdd(hn::Set(d, a[k]), hn::LoadU(d, bk), c0);
+      c1 = hn::MulAdd(hn::Set(d, a[k + 1]), hn::LoadU(d, bk + ldb), c1);
+    }
+    if (k < depth) c0 = hn::MulAdd(hn::Set(d, a[k]), hn::LoadU(d, bk), c0);
+    auto sum = hn::Add(c0, c1);
+    if (accumulate) sum = hn::Add(sum, hn::LoadU(d, c + col));
+    hn::StoreU(sum, d, c + col);
+  }
+}
+
+template <typename T>
+void Gemm(const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c, std::size_t ldc,
+          std::size_t m, std::size_t n, std::size_t depth, bool accumulate) {
+  std::size_t i = 0;
+  for (; i + 4 <= m; i += 4) {
+    GemmFourRows(a + i * lda, lda, b, ldb, c + i * ldc, ldc, n, depth, accumulate);
+  }
+  for (; i < m; ++i) GemmOneRow(a + i * lda, b, ldb, c + i * ldc, n, depth, accumulate);
+}
+
+template <typename T>
+void ShapeScores(T* s, std::size_t n, const internal::ScoreRowShape<T>& shape) {
+  const hn::ScalableTag<T> d;
+  using V = hn::Vec<decltype(d)>;
+  const std::size_t N = hn::Lanes(d);
+  const V neg_inf = hn::Set(d, -std::numeric_limits<T>::infinity());
+  // Columns below `limit` are attended: real keys, and (causal) keys up to last_key. Column
+  // indices are small, so comparing them in T is exact.
+  std::int64_t limit = static_cast<std::int64_t>(shape.valid);
+  if (shape.last_key < shape.first_key + limit) {
+    limit = shape.last_key < shape.first_key ? 0 : shape.last_key - shape.first_key + 1;
+  }
+  const V vlimit = hn::Set(d, static_cast<T>(limit));
+  const bool capped = shape.softcap > 0;
+  const V cap = hn::Set(d, shape.softcap), inv_cap = hn::Set(d, capped ? 1 / shape.softcap : T(0));
+  const bool alibi = shape.alibi_slope != 0;
+  const V slope = hn::Set(d, shape.alibi_slope);
+  // |alibi_position - key| = |base - column| with base = alibi_position - first_key.
+  const V base = hn::Set(d, static_cast<T>(shape.alibi_position - shape.first_key));
+  const V iota = hn::Iota(d, T(0));
+  for (std::size_t j = 0; j < n; j += N) {
+    const V column = hn::Add(iota, hn::Set(d, static_cast<T>(j)));
+    V v = hn::LoadU(d, s + j);
+    if (capped) v = hn::Mul(cap, hn::Tanh(d, hn::Mul(v, inv_cap)));
+    if (alibi) v = hn::NegMulAdd(slope, hn::Abs(hn::Sub(base, column)), v);
+    if (shape.mask != nullptr) {
+      const V add = hn::LoadU(d, shape.mask + j);
+      v = hn::IfThenElse(hn::Eq(add, neg_inf), neg_inf, hn::Add(v, add));
+    }
+    hn::StoreU(hn::IfThenElse(hn::Lt(column, vlimit), v, neg_inf), d, s + j);
+  }
+}
+
+template <typename T>
+void ScaleRow(T* o, std::size_t n, T factor) {
+  const hn::ScalableTag<T> d;
+  const auto f = hn::Set(d, factor);
+  for (std::size_t j = 0; j < n; j += hn::Lanes(d))
+    hn::StoreU(hn::Mul(hn::LoadU(d, o + j), f), d, o + j);
+}
+
+template <typename T>
+void OnlineSoftmaxRow(T* s, std::size_t n, T& m, T& l, T* o, std::size_t dv) {
+  const hn::ScalableTag<T> d;
+  using V = hn::Vec<decltype(d)>;
+  const std::size_t N = hn::Lanes(d);
+  constexpr T kInf = std::numeric_limits<T>::infinity();
+  auto zero_scores = [&] {
+    for (std::size_t j = 0; j < n; j += N) hn::StoreU(hn::Zero(d), d, s + j);
+  };
+  if (std::isnan(m)) {  // an earlier tile brought a NaN: the row stays NaN
+    zero_scores();
+    return;
+  }
+  V vmax = hn::Set(d, -kInf);
+  auto nan = hn::FirstN(d, 0);  // no lane
+  for (std::size_t j = 0; j < n; j += N) {
+    const V v = hn::LoadU(d, s + j);
+    vmax = hn::Max(vmax, v);
+    nan = hn::Or(nan, hn::IsNaN(v));
+  }
+  if (!hn::AllFalse(d, nan)) {  // an attended score is NaN (hn::Max need not carry it)
+    m = l = std::numeric_limits<T>::quiet_NaN();
+    ScaleRow(o, dv, m);
+    zero_scores();
+    return;
+  }
+  const T tile_max = hn::GetLane(hn::MaxOfLanes(d, vmax));
+  const T m_new = tile_max > m ? tile_max : m;
+  if (m_new == -kInf) {  // nothing attended so far
+    zero_scores();
+    return;
+  }
+  const V vm = hn::Set(d, m_new);
+  V sum = hn::Zero(d);
+  for (std::size_t j = 0; j < n; j += N) {
+    // s - m_new <= 0, or NaN where both are +inf (which then carries into l and o).
+    const V x = hn::Sub(hn::LoadU(d, s + j), vm);
+    const V p = ExpOfShifted</*kHasLo=*/false>(d, x, x);
+    hn::StoreU(p, d, s + j);
+    sum = hn::Add(sum, p);
+  }
+  const T alpha = m == -kInf ? T(0) : std::exp(m - m_new);
+  if (alpha != 1) ScaleRow(o, dv, alpha);
+  l = l * alpha + hn::GetLane(hn::SumOfLanes(d, sum));
+  m = m_new;
+}
+
+template <typename T>
+internal::AttentionKernels<T> MakeKernels() {
+  return {hn::Lanes(hn::ScalableTag<T>()), &Gemm<T>, &ShapeScores<T>, &OnlineSoftmaxRow<T>,
+          &ScaleRow<T>};
+}
+
+const internal::AttentionKernelTable* GetAttentionKernelTable() {
+  static const internal::AttentionKernelTable table = {MakeKernels<float>(), MakeKernels<double>()};
+  return &table;
+}
+
+}  // namespace smx::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace smx::internal {
+
+HWY_EXPORT(GetAttentionKernelTable);
+
+const AttentionKernelTable& GetAttentionKernels() {
+  return *HWY_DYNAMIC_DISPATCH(GetAttentionKernelTable)();
+}
+
+}  // namespace smx::internal
+#endif  // HWY_ONCE

@@ -1,0 +1,53 @@
+// The per-target kernels of attention, on tiles the driver (attention.cc) has packed into
+// contiguous buffers of the compute type T (float or double). Widths that are vectors' worth
+// (`n` below) are multiples of Lanes: the driver pads its tiles to AttentionKernels::lanes.
+#ifndef SMX_ATTENTION_KERNELS_H_
+#define SMX_ATTENTION_KERNELS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace smx::internal {
+
+// How one row of a score tile is shaped before its softmax (see smx/attention.h for the order).
+template <typename T>
+struct ScoreRowShape {
+  std::size_t valid = 0;       // keys j < valid are real; the rest of the row is padding
+  std::int64_t first_key = 0;  // the key index of column 0
+  std::int64_t last_key = 0;   // columns whose key index exceeds it are left out (causal)
+  T softcap = 0;               // > 0: s = softcap tanh(s / softcap)
+  T alibi_slope = 0;           // != 0: s -= slope |alibi_position - key|
+  std::int64_t alibi_position = 0;
+  const T* mask = nullptr;  // additive, column j at mask[j]; -inf leaves the key out
+};
+
+template <typename T>
+struct AttentionKernels {
+  std::size_t lanes;  // the padding unit of `n`
+  // c[i, :n] = sum_k a[i, k] b[k, :n] (accumulate: c += ...), for i < m and k < depth; rows of
+  // a, b and c at strides lda, ldb and ldc. n is a multiple of lanes.
+  void (*gemm)(const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c, std::size_t ldc,
+               std::size_t m, std::size_t n, std::size_t depth, bool accumulate);
+  // Shapes a row of n scores (n a multiple of lanes) in place: the transforms, then -inf where a
+  // key is left out or is padding (by selection: a NaN score there becomes -inf).
+  void (*shape_scores)(T* s, std::size_t n, const ScoreRowShape<T>& shape);
+  // The online softmax step of one row: with m_new = max(m, max_j s_j), s_j becomes
+  // e^(s_j - m_new) (0 for -inf), l becomes l e^(m - m_new) + sum_j s_j, o[:dv] is multiplied
+  // by e^(m - m_new), and m becomes m_new. A row whose m_new is -inf (nothing attended yet) is
+  // left as it is, with s set to 0. n and dv are multiples of lanes.
+  void (*online_softmax_row)(T* s, std::size_t n, T& m, T& l, T* o, std::size_t dv);
+  // o[:n] *= factor (n a multiple of lanes).
+  void (*scale_row)(T* o, std::size_t n, T factor);
+};
+
+struct AttentionKernelTable {
+  AttentionKernels<float> f32;
+  AttentionKernels<double> f64;
+};
+
+// The table for the best target of this CPU (honours hwy::SetSupportedTargetsForTest).
+const AttentionKernelTable& GetAttentionKernels();
+
+}  // namespace smx::internal
+
+#endif  // SMX_ATTENTION_KERNELS_H_
