@@ -24,10 +24,15 @@ namespace {
 constexpr const char* kOp = "scaled_dot_product_attention";
 
 // Query rows per task and keys per tile. A task's buffers (f32, d = dv = 128): the query block
-// 16 KiB, a key tile transposed 64 KiB, a value tile 64 KiB, the scores 16 KiB, the output rows
+// 32 KiB, a key tile transposed 64 KiB, a value tile 64 KiB, the scores 32 KiB, the output rows
 // 32 KiB.
-constexpr std::int64_t kQueryBlock = 32;
+constexpr std::int64_t kQueryBlock = 64;
 constexpr std::int64_t kKeyBlock = 128;
+// A thread keeps the packed tiles of one (batch, key head) for its next query blocks while they
+// take at most this much (all of K and V of a head: 8 MiB for L = 8192, d = dv = 128 in f32);
+// longer keys are packed tile by tile for every query block. Packing per query block had cost
+// 47% of the forward at L = 2048, d = 64 (32-row blocks).
+constexpr std::int64_t kMaxCachedBytes = std::int64_t{32} << 20;
 
 // A tensor seen as [B, H, L, E]: the dimensions it lacks are leading ones of size 1.
 struct View4 {
@@ -232,7 +237,93 @@ std::int64_t RoundUp(std::int64_t n, std::int64_t unit) { return (n + unit - 1) 
 // One thread's buffers, sized for the largest tile.
 template <typename C>
 struct Workspace {
-  std::vector<C> q, kt, v, s, o, mask, m, l;
+  std::vector<C> q, s, o, mask, m, l;
+};
+
+// The key and value tiles of one (batch, key head), packed for the kernels: K^T [d, bk_pad] and
+// V [bk, dv_pad] in the compute type, zero-padded, and whether the V tile is finite. Tile t holds
+// keys [t block_k, (t + 1) block_k). Tiles are packed when first asked for and kept while the
+// thread stays on that head (its next query blocks, and the other query heads of a GQA group), if
+// all of them fit kMaxCachedBytes; otherwise every request packs into one slot.
+template <typename S>
+class KeyValueTiles {
+ public:
+  using C = internal::ComputeType<S>;
+  struct Tile {
+    const C* kt;
+    const C* v;
+    std::int64_t keys, keys_padded;
+    bool v_finite;
+  };
+
+  KeyValueTiles(const Plan& p, const S* k, const S* v, std::int64_t block_k, std::int64_t lanes,
+                std::int64_t dv_pad)
+      : p_(p), k_(k), v_(v), block_k_(block_k), lanes_(lanes), dv_pad_(dv_pad) {
+    const std::int64_t tiles = (p.lk + block_k - 1) / block_k;
+    const std::int64_t kt_size = std::max<std::int64_t>(p.d, 1) * block_k;
+    const std::int64_t v_size = block_k * dv_pad;
+    cached_ = tiles * (kt_size + v_size) * static_cast<std::int64_t>(sizeof(C)) <= kMaxCachedBytes;
+    const std::int64_t slots = cached_ ? std::max<std::int64_t>(tiles, 1) : 1;
+    kt_.resize(static_cast<std::size_t>(slots * kt_size));
+    vt_.resize(static_cast<std::size_t>(slots * v_size));
+    finite_.resize(static_cast<std::size_t>(slots));
+  }
+
+  // Starts on (b, kvh); the tiles packed for it so far stay valid when it is the current one.
+  void Select(std::int64_t b, std::int64_t kvh) {
+    if (b == b_ && kvh == kvh_) return;
+    b_ = b;
+    kvh_ = kvh;
+    packed_ = 0;
+  }
+
+  Tile Get(std::int64_t t) {
+    const std::int64_t first = t * block_k_;
+    const std::int64_t keys = std::min(block_k_, p_.lk - first);
+    const std::int64_t padded = RoundUp(keys, lanes_);
+    const std::int64_t slot = cached_ ? t : 0;
+    C* kt = kt_.data() + slot * std::max<std::int64_t>(p_.d, 1) * block_k_;
+    C* vt = vt_.data() + slot * block_k_ * dv_pad_;
+    if (!cached_ || t >= packed_) {
+      if (cached_) {
+        for (std::int64_t u = packed_; u < t; ++u) Get(u);  // keep [0, packed_) contiguous
+        packed_ = t + 1;
+      }
+      finite_[static_cast<std::size_t>(slot)] = Pack(first, keys, padded, kt, vt);
+    }
+    return {kt, vt, keys, padded, finite_[static_cast<std::size_t>(slot)] != 0};
+  }
+
+ private:
+  bool Pack(std::int64_t first, std::int64_t keys, std::int64_t padded, C* kt, C* vt) const {
+    for (std::int64_t c = 0; c < keys; ++c) {
+      for (std::int64_t e = 0; e < p_.d; ++e) {
+        kt[e * padded + c] = internal::ToCompute(k_[p_.k.Offset(b_, kvh_, first + c, e)]);
+      }
+    }
+    for (std::int64_t e = 0; e < p_.d; ++e) {
+      std::fill(kt + e * padded + keys, kt + (e + 1) * padded, C(0));
+    }
+    bool finite = true;
+    for (std::int64_t c = 0; c < keys; ++c) {
+      C* row = vt + c * dv_pad_;
+      for (std::int64_t e = 0; e < p_.dv; ++e) {
+        row[e] = internal::ToCompute(v_[p_.v.Offset(b_, kvh_, first + c, e)]);
+        finite &= std::isfinite(row[e]);
+      }
+      std::fill(row + p_.dv, row + dv_pad_, C(0));
+    }
+    return finite;
+  }
+
+  const Plan& p_;
+  const S* k_;
+  const S* v_;
+  std::int64_t block_k_, lanes_, dv_pad_;
+  bool cached_ = false;
+  std::int64_t b_ = -1, kvh_ = -1, packed_ = 0;
+  std::vector<C> kt_, vt_;
+  std::vector<std::uint8_t> finite_;
 };
 
 // The forward pass over tasks [begin, end) of (batch, head, query block).
@@ -249,8 +340,7 @@ void ForwardTasks(const Plan& p, const S* q, const S* k, const S* v, S* out,
   const std::int64_t d = p.d;
   Workspace<C> w;
   w.q.resize(static_cast<std::size_t>(block_q * std::max<std::int64_t>(d, 1)));
-  w.kt.resize(static_cast<std::size_t>(std::max<std::int64_t>(d, 1) * block_k));
-  w.v.resize(static_cast<std::size_t>(block_k * dv_pad));
+  KeyValueTiles<S> tiles(p, k, v, block_k, lanes, dv_pad);
   w.s.resize(static_cast<std::size_t>(block_q * block_k));
   w.o.resize(static_cast<std::size_t>(block_q * dv_pad));
   if (p.mask_kind != AttentionMask::Kind::kNone) w.mask.resize(w.s.size());
@@ -280,30 +370,16 @@ void ForwardTasks(const Plan& p, const S* q, const S* k, const S* v, S* out,
     // Keys past the block's last row's causal limit are left out for every row.
     std::int64_t key_end = p.lk;
     if (p.causal) key_end = std::clamp<std::int64_t>(i0 + rows - 1 + p.causal_offset + 1, 0, p.lk);
+    tiles.Select(b, kvh);
     for (std::int64_t j0 = 0; j0 < key_end; j0 += block_k) {
-      const std::int64_t bk = std::min(block_k, key_end - j0);
-      const std::int64_t bk_pad = RoundUp(bk, lanes);
-      // K^T [d, bk_pad] and V [bk, dv_pad], zero-padded; whether V has a NaN or inf.
-      for (std::int64_t e = 0; e < d; ++e) {
-        C* row = w.kt.data() + e * bk_pad;
-        for (std::int64_t c = 0; c < bk; ++c) {
-          row[c] = internal::ToCompute(k[p.k.Offset(b, kvh, j0 + c, e)]);
-        }
-        std::fill(row + bk, row + bk_pad, C(0));
-      }
-      bool v_finite = true;
-      for (std::int64_t c = 0; c < bk; ++c) {
-        C* row = w.v.data() + c * dv_pad;
-        for (std::int64_t e = 0; e < p.dv; ++e) {
-          row[e] = internal::ToCompute(v[p.v.Offset(b, kvh, j0 + c, e)]);
-          v_finite &= std::isfinite(row[e]);
-        }
-        std::fill(row + p.dv, row + dv_pad, C(0));
-      }
-      kern.gemm(w.q.data(), static_cast<std::size_t>(d), w.kt.data(),
-                static_cast<std::size_t>(bk_pad), w.s.data(), static_cast<std::size_t>(bk_pad),
-                static_cast<std::size_t>(rows), static_cast<std::size_t>(bk_pad),
-                static_cast<std::size_t>(d), /*accumulate=*/false);
+      const typename KeyValueTiles<S>::Tile tile = tiles.Get(j0 / block_k);
+      // The tile's keys past key_end are left out by the causal limit of every row.
+      const std::int64_t bk = tile.keys, bk_pad = tile.keys_padded;
+      const bool v_finite = tile.v_finite;
+      kern.gemm(w.q.data(), static_cast<std::size_t>(d), tile.kt, static_cast<std::size_t>(bk_pad),
+                w.s.data(), static_cast<std::size_t>(bk_pad), static_cast<std::size_t>(rows),
+                static_cast<std::size_t>(bk_pad), static_cast<std::size_t>(d),
+                /*accumulate=*/false);
       if (p.mask_kind != AttentionMask::Kind::kNone) {
         for (std::int64_t r = 0; r < rows; ++r) {
           C* row = w.mask.data() + r * bk_pad;
@@ -334,7 +410,7 @@ void ForwardTasks(const Plan& p, const S* q, const S* k, const S* v, S* out,
                                 w.o.data() + r * dv_pad, static_cast<std::size_t>(dv_pad));
       }
       if (v_finite) {
-        kern.gemm(w.s.data(), static_cast<std::size_t>(bk_pad), w.v.data(),
+        kern.gemm(w.s.data(), static_cast<std::size_t>(bk_pad), tile.v,
                   static_cast<std::size_t>(dv_pad), w.o.data(), static_cast<std::size_t>(dv_pad),
                   static_cast<std::size_t>(rows), static_cast<std::size_t>(dv_pad),
                   static_cast<std::size_t>(bk), /*accumulate=*/true);
@@ -346,7 +422,7 @@ void ForwardTasks(const Plan& p, const S* q, const S* k, const S* v, S* out,
           for (std::int64_t c = 0; c < bk; ++c) {
             const C prob = w.s[r * bk_pad + c];
             if (prob == 0) continue;
-            const C* vr = w.v.data() + c * dv_pad;
+            const C* vr = tile.v + c * dv_pad;
             for (std::int64_t e = 0; e < p.dv; ++e) o[e] += prob * vr[e];
           }
         }

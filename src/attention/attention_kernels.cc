@@ -2,13 +2,16 @@
 // (a register-blocked GEMM on packed buffers), the score shaping, and the online softmax step.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "attention/attention_kernels.cc"
+// clang-format off: foreach_target.h must come first (it re-includes this file per target).
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+// clang-format on
+
 #include <cmath>
 #include <limits>
 
 #include "attention/kernels.h"
 #include "hwy/contrib/math/math-inl.h"
-#include "hwy/foreach_target.h"  // IWYU pragma: keep
-#include "hwy/highway.h"
 #include "softmax/exp-inl.h"
 
 HWY_BEFORE_NAMESPACE();
