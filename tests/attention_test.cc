@@ -251,7 +251,9 @@ class Attention : public TargetTest {
       std::int64_t lq, lk, d, dv;
     };
     for (const Dims dims : {Dims{1, 1, 1, 1}, Dims{3, 5, 4, 3}, Dims{33, 17, 16, 16},
-                            Dims{31, 129, 33, 17}, Dims{70, 300, 8, 40}, Dims{5, 257, 64, 64}}) {
+                            Dims{31, 129, 33, 17}, Dims{70, 300, 8, 40}, Dims{5, 257, 64, 64},
+                            // decoding: few query rows, keys and values read in place
+                            Dims{1, 300, 32, 32}, Dims{4, 130, 20, 16}}) {
       for (int variant = 0; variant < 10; ++variant) {
         Case c;
         c.batch = 2;
@@ -425,19 +427,20 @@ TEST_P(Attention, EdgeCases) {
   }
   // NaN and inf in keys and values that a row leaves out do not reach it; one it attends makes
   // it NaN. Keys 0 and 1 are poisoned; causal top-left, row 0 attends key 0 only.
-  for (int poison = 0; poison < 4; ++poison) {
+  // Five query rows take the packed tiles, two (decoding) read keys and values in place.
+  for (int poison = 0; poison < 8; ++poison) {
     Case c;
-    c.lq = 5;
+    c.lq = poison < 4 ? 5 : 2;
     c.lk = 300;  // more than one key tile
     c.d = 3;
-    c.dv = 4;
+    c.dv = poison < 4 ? 4 : 16;
     c.mask_kind = 1;
     c.mask_shape = {c.lq, c.lk};
     c.mask.assign(static_cast<std::size_t>(c.lq * c.lk), 1);
     for (std::int64_t i = 1; i < c.lq; ++i) c.mask[i * c.lk + 1] = c.mask[i * c.lk + 250] = 0;
     FillInputs(c, rng);
     const double bad = poison % 2 == 0 ? kNaN : kInfD;
-    if (poison < 2) {
+    if (poison % 4 < 2) {
       c.k[1 * c.d] = bad;
       c.k[250 * c.d + 2] = bad;
     } else {
@@ -467,7 +470,7 @@ TEST_P(Attention, EdgeCases) {
       nan |= std::isnan(out[e]);
       inf |= std::isinf(out[e]);
     }
-    EXPECT_TRUE(poison == 3 ? inf : nan) << "poison " << poison << " " << tag();
+    EXPECT_TRUE(poison % 4 == 3 ? inf : nan) << "poison " << poison << " " << tag();
   }
   // Empty sizes: Lk = 0 (O = 0, lse = -inf), Lq = 0, d = 0 (every score 0: O = mean of V).
   {

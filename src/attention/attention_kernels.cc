@@ -110,6 +110,88 @@ void Gemm(const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c, std::s
   for (; i < m; ++i) GemmOneRow(a + i * lda, b, ldb, c + i * ldc, n, depth, accumulate);
 }
 
+// Four keys at a time: four dot products over depth in vectors, then one reduction each.
+template <typename T>
+void GemmNT(const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c, std::size_t ldc,
+            std::size_t m, std::size_t n, std::size_t depth) {
+  const hn::ScalableTag<T> d;
+  const std::size_t N = hn::Lanes(d);
+  const std::size_t whole = depth / N * N;
+  for (std::size_t i = 0; i < m; ++i) {
+    const T* ai = a + i * lda;
+    T* ci = c + i * ldc;
+    auto tail = [&](const T* bj) {
+      T sum = 0;
+      for (std::size_t k = whole; k < depth; ++k) sum += ai[k] * bj[k];
+      return sum;
+    };
+    std::size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const T* b0 = b + j * ldb;
+      const T* b1 = b0 + ldb;
+      const T* b2 = b1 + ldb;
+      const T* b3 = b2 + ldb;
+      auto s0 = hn::Zero(d), s1 = hn::Zero(d), s2 = hn::Zero(d), s3 = hn::Zero(d);
+      for (std::size_t k = 0; k < whole; k += N) {
+        const auto x = hn::LoadU(d, ai + k);
+        s0 = hn::MulAdd(x, hn::LoadU(d, b0 + k), s0);
+        s1 = hn::MulAdd(x, hn::LoadU(d, b1 + k), s1);
+        s2 = hn::MulAdd(x, hn::LoadU(d, b2 + k), s2);
+        s3 = hn::MulAdd(x, hn::LoadU(d, b3 + k), s3);
+      }
+      ci[j] = hn::GetLane(hn::SumOfLanes(d, s0)) + tail(b0);
+      ci[j + 1] = hn::GetLane(hn::SumOfLanes(d, s1)) + tail(b1);
+      ci[j + 2] = hn::GetLane(hn::SumOfLanes(d, s2)) + tail(b2);
+      ci[j + 3] = hn::GetLane(hn::SumOfLanes(d, s3)) + tail(b3);
+    }
+    for (; j < n; ++j) {
+      const T* bj = b + j * ldb;
+      auto s0 = hn::Zero(d);
+      for (std::size_t k = 0; k < whole; k += N) {
+        s0 = hn::MulAdd(hn::LoadU(d, ai + k), hn::LoadU(d, bj + k), s0);
+      }
+      ci[j] = hn::GetLane(hn::SumOfLanes(d, s0)) + tail(bj);
+    }
+  }
+}
+
+template <typename T>
+void AccumulateAttended(const T* p, std::size_t ldp, const T* v, std::size_t ldv, T* o,
+                        std::size_t ldo, std::size_t m, std::size_t n, std::size_t depth) {
+  const hn::ScalableTag<T> d;
+  const std::size_t N = hn::Lanes(d);
+  for (std::size_t i = 0; i < m; ++i) {
+    const T* pi = p + i * ldp;
+    T* oi = o + i * ldo;
+    std::size_t col = 0;
+    // Four vectors of the output row stay in registers over the keys.
+    for (; col + 4 * N <= n; col += 4 * N) {
+      auto o0 = hn::LoadU(d, oi + col), o1 = hn::LoadU(d, oi + col + N);
+      auto o2 = hn::LoadU(d, oi + col + 2 * N), o3 = hn::LoadU(d, oi + col + 3 * N);
+      for (std::size_t k = 0; k < depth; ++k) {
+        if (pi[k] == 0) continue;
+        const auto w = hn::Set(d, pi[k]);
+        const T* vk = v + k * ldv + col;
+        o0 = hn::MulAdd(w, hn::LoadU(d, vk), o0);
+        o1 = hn::MulAdd(w, hn::LoadU(d, vk + N), o1);
+        o2 = hn::MulAdd(w, hn::LoadU(d, vk + 2 * N), o2);
+        o3 = hn::MulAdd(w, hn::LoadU(d, vk + 3 * N), o3);
+      }
+      hn::StoreU(o0, d, oi + col);
+      hn::StoreU(o1, d, oi + col + N);
+      hn::StoreU(o2, d, oi + col + 2 * N);
+      hn::StoreU(o3, d, oi + col + 3 * N);
+    }
+    for (; col < n; col += N) {
+      auto o0 = hn::LoadU(d, oi + col);
+      for (std::size_t k = 0; k < depth; ++k) {
+        if (pi[k] != 0) o0 = hn::MulAdd(hn::Set(d, pi[k]), hn::LoadU(d, v + k * ldv + col), o0);
+      }
+      hn::StoreU(o0, d, oi + col);
+    }
+  }
+}
+
 template <typename T>
 void ShapeScores(T* s, std::size_t n, const internal::ScoreRowShape<T>& shape) {
   const hn::ScalableTag<T> d;
@@ -200,7 +282,12 @@ void OnlineSoftmaxRow(T* s, std::size_t n, T& m, T& l, T* o, std::size_t dv) {
 
 template <typename T>
 internal::AttentionKernels<T> MakeKernels() {
-  return {hn::Lanes(hn::ScalableTag<T>()), &Gemm<T>, &ShapeScores<T>, &OnlineSoftmaxRow<T>,
+  return {hn::Lanes(hn::ScalableTag<T>()),
+          &Gemm<T>,
+          &GemmNT<T>,
+          &AccumulateAttended<T>,
+          &ShapeScores<T>,
+          &OnlineSoftmaxRow<T>,
           &ScaleRow<T>};
 }
 

@@ -28,6 +28,15 @@ struct AttentionKernels {
   // a, b and c at strides lda, ldb and ldc. n is a multiple of lanes.
   void (*gemm)(const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c, std::size_t ldc,
                std::size_t m, std::size_t n, std::size_t depth, bool accumulate);
+  // The decoding path (a few query rows, keys and values read in place): c[i, j] = sum_k a[i, k]
+  // b[j, k] for i < m, j < n, k < depth, b's rows at stride ldb (any n and depth).
+  void (*gemm_nt)(const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c, std::size_t ldc,
+                  std::size_t m, std::size_t n, std::size_t depth);
+  // o[i, :n] += sum_k p[i, k] v[k, :n] over the k < depth with p[i, k] != 0, v's rows at stride
+  // ldv (n a multiple of lanes): a key a row leaves out is skipped, so its value never reaches
+  // the row (0 times a NaN or inf would).
+  void (*accumulate_attended)(const T* p, std::size_t ldp, const T* v, std::size_t ldv, T* o,
+                              std::size_t ldo, std::size_t m, std::size_t n, std::size_t depth);
   // Shapes a row of n scores (n a multiple of lanes) in place: the transforms, then -inf where a
   // key is left out or is padding (by selection: a NaN score there becomes -inf).
   void (*shape_scores)(T* s, std::size_t n, const ScoreRowShape<T>& shape);
