@@ -22,15 +22,17 @@ namespace hn = hwy::HWY_NAMESPACE;
 // two loads of b, four broadcasts of a and eight FMAs, which the FMA pipes bound (two per
 // cycle need eight independent chains of four-cycle latency). Rows left over take one at a time,
 // columns left over one vector at a time.
-template <typename T>
+// kTransposedA: a's element (i, k) is a[k lda + i] (a stored as [depth, m]), else a[i lda + k].
+template <bool kTransposedA, typename T>
 HWY_INLINE void GemmFourRows(const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c,
                              std::size_t ldc, std::size_t n, std::size_t depth, bool accumulate) {
   const hn::ScalableTag<T> d;
   const std::size_t N = hn::Lanes(d);
+  const std::size_t row_step = kTransposedA ? 1 : lda, k_step = kTransposedA ? lda : 1;
   const T* a0 = a;
-  const T* a1 = a + lda;
-  const T* a2 = a + 2 * lda;
-  const T* a3 = a + 3 * lda;
+  const T* a1 = a + row_step;
+  const T* a2 = a + 2 * row_step;
+  const T* a3 = a + 3 * row_step;
   std::size_t col = 0;
   for (; col + 2 * N <= n; col += 2 * N) {
     auto c00 = hn::Zero(d), c01 = hn::Zero(d), c10 = hn::Zero(d), c11 = hn::Zero(d);
@@ -38,8 +40,8 @@ HWY_INLINE void GemmFourRows(const T* a, std::size_t lda, const T* b, std::size_
     const T* bk = b + col;
     for (std::size_t k = 0; k < depth; ++k, bk += ldb) {
       const auto b0 = hn::LoadU(d, bk), b1 = hn::LoadU(d, bk + N);
-      const auto x0 = hn::Set(d, a0[k]), x1 = hn::Set(d, a1[k]);
-      const auto x2 = hn::Set(d, a2[k]), x3 = hn::Set(d, a3[k]);
+      const auto x0 = hn::Set(d, a0[k * k_step]), x1 = hn::Set(d, a1[k * k_step]);
+      const auto x2 = hn::Set(d, a2[k * k_step]), x3 = hn::Set(d, a3[k * k_step]);
       c00 = hn::MulAdd(x0, b0, c00);
       c01 = hn::MulAdd(x0, b1, c01);
       c10 = hn::MulAdd(x1, b0, c10);
@@ -67,10 +69,10 @@ HWY_INLINE void GemmFourRows(const T* a, std::size_t lda, const T* b, std::size_
     const T* bk = b + col;
     for (std::size_t k = 0; k < depth; ++k, bk += ldb) {
       const auto b0 = hn::LoadU(d, bk);
-      c0 = hn::MulAdd(hn::Set(d, a0[k]), b0, c0);
-      c1 = hn::MulAdd(hn::Set(d, a1[k]), b0, c1);
-      c2 = hn::MulAdd(hn::Set(d, a2[k]), b0, c2);
-      c3 = hn::MulAdd(hn::Set(d, a3[k]), b0, c3);
+      c0 = hn::MulAdd(hn::Set(d, a0[k * k_step]), b0, c0);
+      c1 = hn::MulAdd(hn::Set(d, a1[k * k_step]), b0, c1);
+      c2 = hn::MulAdd(hn::Set(d, a2[k * k_step]), b0, c2);
+      c3 = hn::MulAdd(hn::Set(d, a3[k * k_step]), b0, c3);
     }
     T* rows[4] = {c + col, c + ldc + col, c + 2 * ldc + col, c + 3 * ldc + col};
     const decltype(c0) sums[4] = {c0, c1, c2, c3};
@@ -81,8 +83,8 @@ HWY_INLINE void GemmFourRows(const T* a, std::size_t lda, const T* b, std::size_
 }
 
 template <typename T>
-HWY_INLINE void GemmOneRow(const T* a, const T* b, std::size_t ldb, T* c, std::size_t n,
-                           std::size_t depth, bool accumulate) {
+HWY_INLINE void GemmOneRow(const T* a, std::size_t k_step, const T* b, std::size_t ldb, T* c,
+                           std::size_t n, std::size_t depth, bool accumulate) {
   const hn::ScalableTag<T> d;
   const std::size_t N = hn::Lanes(d);
   for (std::size_t col = 0; col < n; col += N) {
@@ -90,24 +92,26 @@ HWY_INLINE void GemmOneRow(const T* a, const T* b, std::size_t ldb, T* c, std::s
     const T* bk = b + col;
     std::size_t k = 0;
     for (; k + 2 <= depth; k += 2, bk += 2 * ldb) {
-      c0 = hn::MulAdd(hn::Set(d, a[k]), hn::LoadU(d, bk), c0);
-      c1 = hn::MulAdd(hn::Set(d, a[k + 1]), hn::LoadU(d, bk + ldb), c1);
+      c0 = hn::MulAdd(hn::Set(d, a[k * k_step]), hn::LoadU(d, bk), c0);
+      c1 = hn::MulAdd(hn::Set(d, a[(k + 1) * k_step]), hn::LoadU(d, bk + ldb), c1);
     }
-    if (k < depth) c0 = hn::MulAdd(hn::Set(d, a[k]), hn::LoadU(d, bk), c0);
+    if (k < depth) c0 = hn::MulAdd(hn::Set(d, a[k * k_step]), hn::LoadU(d, bk), c0);
     auto sum = hn::Add(c0, c1);
     if (accumulate) sum = hn::Add(sum, hn::LoadU(d, c + col));
     hn::StoreU(sum, d, c + col);
   }
 }
 
-template <typename T>
+template <bool kTransposedA, typename T>
 void Gemm(const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c, std::size_t ldc,
           std::size_t m, std::size_t n, std::size_t depth, bool accumulate) {
+  const std::size_t row_step = kTransposedA ? 1 : lda, k_step = kTransposedA ? lda : 1;
   std::size_t i = 0;
   for (; i + 4 <= m; i += 4) {
-    GemmFourRows(a + i * lda, lda, b, ldb, c + i * ldc, ldc, n, depth, accumulate);
+    GemmFourRows<kTransposedA>(a + i * row_step, lda, b, ldb, c + i * ldc, ldc, n, depth,
+                               accumulate);
   }
-  for (; i < m; ++i) GemmOneRow(a + i * lda, b, ldb, c + i * ldc, n, depth, accumulate);
+  for (; i < m; ++i) GemmOneRow(a + i * row_step, k_step, b, ldb, c + i * ldc, n, depth, accumulate);
 }
 
 // Four keys at a time: four dot products over depth in vectors, then one reduction each.
@@ -283,7 +287,7 @@ void OnlineSoftmaxRow(T* s, std::size_t n, T& m, T& l, T* o, std::size_t dv) {
 template <typename T>
 internal::AttentionKernels<T> MakeKernels() {
   return {hn::Lanes(hn::ScalableTag<T>()),
-          &Gemm<T>,
+          &Gemm<false, T>, &Gemm<true, T>,
           &GemmNT<T>,
           &AccumulateAttended<T>,
           &ShapeScores<T>,

@@ -28,6 +28,9 @@ struct AttentionKernels {
   // a, b and c at strides lda, ldb and ldc. n is a multiple of lanes.
   void (*gemm)(const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c, std::size_t ldc,
                std::size_t m, std::size_t n, std::size_t depth, bool accumulate);
+  // The same with a stored transposed: its element (i, k) at a[k lda + i].
+  void (*gemm_tn)(const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c, std::size_t ldc,
+                  std::size_t m, std::size_t n, std::size_t depth, bool accumulate);
   // The decoding path (a few query rows, keys and values read in place): c[i, j] = sum_k a[i, k]
   // b[j, k] for i < m, j < n, k < depth, b's rows at stride ldb (any n and depth).
   void (*gemm_nt)(const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c, std::size_t ldc,

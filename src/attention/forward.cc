@@ -1,240 +1,40 @@
-// Public entry points of attention: argument checks, then the tiled forward pass. The work is
-// split into tasks of (batch, head, block of query rows); each task packs its query rows once and
-// each tile of keys and values into contiguous buffers of the compute type (any strides and the
-// 16-bit types are read there), and the kernels (attention/kernels.h) do the tile math.
-#include "smx/attention.h"
-
+// The attention forward pass. The work is split into tasks of (batch, head, block of query rows);
+// each task packs its query rows once, and the key and value tiles of its head into contiguous
+// buffers of the compute type (any strides and the 16-bit types are read there; see
+// KeyValueTiles), and the kernels (attention/kernels.h) do the tile math.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "attention/kernels.h"
-#include "core/layout.h"
+#include "attention/plan.h"
 #include "core/parallel.h"
 #include "core/storage.h"
+#include "smx/attention.h"
 
 namespace smx {
 namespace {
 
+using internal::KernelsOf;
+using internal::kKeyBlock;
+using internal::kQueryBlock;
+using internal::RoundUp;
+
 constexpr const char* kOp = "scaled_dot_product_attention";
 
-// Query rows per task and keys per tile. A task's buffers (f32, d = dv = 128): the query block
-// 32 KiB, a key tile transposed 64 KiB, a value tile 64 KiB, the scores 32 KiB, the output rows
-// 32 KiB.
-constexpr std::int64_t kQueryBlock = 64;
-constexpr std::int64_t kKeyBlock = 128;
 // A thread keeps the packed tiles of one (batch, key head) for its next query blocks while they
 // take at most this much (all of K and V of a head: 8 MiB for L = 8192, d = dv = 128 in f32);
 // longer keys are packed tile by tile for every query block. Packing per query block had cost
 // 47% of the forward at L = 2048, d = 64 (32-row blocks).
+constexpr std::int64_t kMaxCachedBytes = std::int64_t{32} << 20;
 // Tasks of at most this many query rows read keys and values in place (see ForwardTasks).
 constexpr std::int64_t kDirectRows = 4;
-constexpr std::int64_t kMaxCachedBytes = std::int64_t{32} << 20;
-
-// A tensor seen as [B, H, L, E]: the dimensions it lacks are leading ones of size 1.
-struct View4 {
-  std::int64_t shape[4] = {1, 1, 1, 1};
-  std::int64_t strides[4] = {0, 0, 0, 0};
-  std::int64_t Offset(std::int64_t b, std::int64_t h, std::int64_t l, std::int64_t e) const {
-    return b * strides[0] + h * strides[1] + l * strides[2] + e * strides[3];
-  }
-};
-
-// The last `rank` dimensions of a View4 from a layout of that rank (dimensions of size 1 get
-// stride 0, so that broadcasting and indexing agree).
-View4 AlignRight(const Layout& layout, int dims) {
-  View4 v;
-  for (int i = 0; i < layout.rank; ++i) {
-    const int to = dims - layout.rank + i;
-    v.shape[to] = layout.shape[i];
-    v.strides[to] = layout.shape[i] == 1 ? 0 : layout.strides[i];
-  }
-  return v;
-}
-
-struct Plan {
-  std::int64_t batch = 0, heads = 0, kv_heads = 0, lq = 0, lk = 0, d = 0, dv = 0;
-  View4 q, k, v, out, lse, mask;
-  bool has_lse = false;
-  double scale = 1, softcap = 0;
-  bool causal = false;
-  std::int64_t causal_offset = 0;     // query i attends keys j <= i + causal_offset
-  std::vector<double> sinks, slopes;  // per head; empty: none
-  AttentionMask::Kind mask_kind = AttentionMask::Kind::kNone;
-  const void* mask_data = nullptr;
-};
-
-std::string Shape4(std::int64_t a, std::int64_t b, std::int64_t c, std::int64_t d, int rank) {
-  const std::int64_t all[4] = {a, b, c, d};
-  std::string s = "[";
-  for (int i = 4 - rank; i < 4; ++i) s += std::to_string(all[i]) + (i < 3 ? ", " : "");
-  return s + "]";
-}
-
-bool SameShape(const Layout& layout, const std::string& want) {
-  return internal::ShapeString(layout) == want;
-}
-
-// A per-head option ([H], q's dtype) as doubles; empty when not given.
-Status ReadPerHead(const char* name, const ConstTensorRef& t, DType dtype, std::int64_t heads,
-                   std::vector<double>& values) {
-  values.clear();
-  if (t.data == nullptr) return Status::Ok();
-  if (t.layout.rank != 1 || t.layout.shape[0] != heads || t.dtype != dtype) {
-    return Status::InvalidArgument(std::string(kOp) + ": " + name + " must be " +
-                                   dtype_name(dtype) + " [" + std::to_string(heads) +
-                                   "] (one per query head), got " + dtype_name(t.dtype) + " " +
-                                   internal::ShapeString(t.layout));
-  }
-  values.resize(static_cast<std::size_t>(heads));
-  internal::VisitStorage(dtype, [&](auto tag) {
-    using S = decltype(tag);
-    const S* p = static_cast<const S*>(t.data);
-    for (std::int64_t h = 0; h < heads; ++h) {
-      values[static_cast<std::size_t>(h)] = internal::ToCompute(p[h * t.layout.strides[0]]);
-    }
-  });
-  return Status::Ok();
-}
-
-Status PlanAttention(const ConstTensorRef& q, const ConstTensorRef& k, const ConstTensorRef& v,
-                     const TensorRef& out, const TensorRef* lse, const AttentionOptions& o,
-                     Plan& p) {
-  using internal::CheckView;
-  for (auto [name, t] :
-       {std::pair<const char*, const ConstTensorRef*>{"q", &q}, {"k", &k}, {"v", &v}}) {
-    if (Status s = CheckView(kOp, name, t->layout, t->data); !s.ok()) return s;
-  }
-  if (Status s = CheckView(kOp, "out", out.layout, out.data); !s.ok()) return s;
-  if (lse != nullptr) {
-    if (Status s = CheckView(kOp, "lse", lse->layout, lse->data); !s.ok()) return s;
-  }
-  const int rank = q.layout.rank;
-  if (rank < 2 || rank > 4) {
-    return Status::InvalidArgument(std::string(kOp) + ": q must be [B, H, L, d], [H, L, d] or " +
-                                   "[L, d], got " + internal::ShapeString(q.layout));
-  }
-  if (k.layout.rank != rank || v.layout.rank != rank) {
-    return Status::InvalidArgument(std::string(kOp) + ": q " + internal::ShapeString(q.layout) +
-                                   ", k " + internal::ShapeString(k.layout) + " and v " +
-                                   internal::ShapeString(v.layout) + " differ in rank");
-  }
-  if (k.dtype != q.dtype || v.dtype != q.dtype) {
-    return Status::InvalidArgument(std::string(kOp) + ": q, k and v must share a dtype, got " +
-                                   dtype_name(q.dtype) + ", " + dtype_name(k.dtype) + " and " +
-                                   dtype_name(v.dtype));
-  }
-  p.q = AlignRight(q.layout, 4);
-  p.k = AlignRight(k.layout, 4);
-  p.v = AlignRight(v.layout, 4);
-  p.batch = p.q.shape[0];
-  p.heads = p.q.shape[1];
-  p.lq = p.q.shape[2];
-  p.d = p.q.shape[3];
-  p.kv_heads = p.k.shape[1];
-  p.lk = p.k.shape[2];
-  p.dv = p.v.shape[3];
-  const std::string kv_want = Shape4(p.batch, p.kv_heads, p.lk, p.d, rank);
-  if (p.k.shape[0] != p.batch || p.k.shape[3] != p.d) {
-    return Status::InvalidArgument(std::string(kOp) + ": k " + internal::ShapeString(k.layout) +
-                                   " does not match q " + internal::ShapeString(q.layout) +
-                                   " (batch and d must agree)");
-  }
-  if (p.v.shape[0] != p.batch || p.v.shape[1] != p.kv_heads || p.v.shape[2] != p.lk) {
-    return Status::InvalidArgument(std::string(kOp) + ": v " + internal::ShapeString(v.layout) +
-                                   " does not match k " + internal::ShapeString(k.layout) +
-                                   " (batch, heads and length must agree)");
-  }
-  if (!o.enable_gqa && p.kv_heads != p.heads) {
-    return Status::InvalidArgument(std::string(kOp) + ": q has " + std::to_string(p.heads) +
-                                   " heads but k and v have " + std::to_string(p.kv_heads) +
-                                   " (set enable_gqa for grouped-query attention)");
-  }
-  if (o.enable_gqa && (p.kv_heads == 0 ? p.heads != 0 : p.heads % p.kv_heads != 0)) {
-    return Status::InvalidArgument(std::string(kOp) + ": enable_gqa needs the query heads (" +
-                                   std::to_string(p.heads) + ") to be a multiple of the key " +
-                                   "heads (" + std::to_string(p.kv_heads) + ")");
-  }
-  const std::string out_want = Shape4(p.batch, p.heads, p.lq, p.dv, rank);
-  if (out.dtype != q.dtype || !SameShape(out.layout, out_want)) {
-    return Status::InvalidArgument(std::string(kOp) + ": out must be " + dtype_name(q.dtype) + " " +
-                                   out_want + ", got " + dtype_name(out.dtype) + " " +
-                                   internal::ShapeString(out.layout));
-  }
-  p.out = AlignRight(out.layout, 4);
-  if (lse != nullptr) {
-    const DType lse_dtype = q.dtype == DType::kF64 ? DType::kF64 : DType::kF32;
-    const std::string lse_want = Shape4(1, p.batch, p.heads, p.lq, rank - 1);
-    if (lse->dtype != lse_dtype || !SameShape(lse->layout, lse_want)) {
-      return Status::InvalidArgument(std::string(kOp) + ": lse must be " + dtype_name(lse_dtype) +
-                                     " " + lse_want + ", got " + dtype_name(lse->dtype) + " " +
-                                     internal::ShapeString(lse->layout));
-    }
-    p.lse = AlignRight(lse->layout, 3);  // [B, H, L] in the first three
-    p.has_lse = true;
-  }
-  if (o.scale.has_value() && !std::isfinite(*o.scale)) {
-    return Status::InvalidArgument(std::string(kOp) + ": scale must be finite, got " +
-                                   std::to_string(*o.scale));
-  }
-  // d = 0: every score is 0 whatever the scale.
-  p.scale = o.scale.has_value() ? *o.scale : p.d > 0 ? 1 / std::sqrt(static_cast<double>(p.d)) : 1;
-  if (!(o.softcap >= 0) || std::isinf(o.softcap)) {
-    return Status::InvalidArgument(std::string(kOp) + ": softcap must be finite and >= 0 (0: " +
-                                   "none), got " + std::to_string(o.softcap));
-  }
-  p.softcap = o.softcap;
-  if (o.is_causal && o.attn_mask.kind != AttentionMask::Kind::kNone) {
-    return Status::InvalidArgument(std::string(kOp) + ": is_causal and attn_mask cannot both " +
-                                   "be given (PyTorch's rule); put the causal mask in attn_mask");
-  }
-  p.causal = o.is_causal;
-  p.causal_offset = o.causal_alignment == CausalAlignment::kLowerRight ? p.lk - p.lq : 0;
-  if (Status s = ReadPerHead("sinks", o.sinks, q.dtype, p.heads, p.sinks); !s.ok()) return s;
-  if (Status s = ReadPerHead("alibi_slopes", o.alibi_slopes, q.dtype, p.heads, p.slopes); !s.ok()) {
-    return s;
-  }
-  p.mask_kind = o.attn_mask.kind;
-  if (p.mask_kind != AttentionMask::Kind::kNone) {
-    const Layout& ml = o.attn_mask.layout;
-    if (Status s = CheckView(kOp, "attn_mask", ml, o.attn_mask.data); !s.ok()) return s;
-    if (p.mask_kind == AttentionMask::Kind::kAdditive && o.attn_mask.dtype != q.dtype) {
-      return Status::InvalidArgument(std::string(kOp) + ": a float attn_mask must have q's " +
-                                     "dtype " + dtype_name(q.dtype) + ", got " +
-                                     dtype_name(o.attn_mask.dtype));
-    }
-    const std::int64_t full[4] = {p.batch, p.heads, p.lq, p.lk};
-    bool fits = ml.rank <= 4;
-    for (int i = 0; fits && i < ml.rank; ++i) {
-      const std::int64_t size = ml.shape[i];
-      fits = size == 1 || size == full[4 - ml.rank + i];
-    }
-    if (!fits) {
-      return Status::InvalidArgument(std::string(kOp) + ": attn_mask " + internal::ShapeString(ml) +
-                                     " does not broadcast to " +
-                                     Shape4(p.batch, p.heads, p.lq, p.lk, 4));
-    }
-    p.mask = AlignRight(ml, 4);
-    p.mask_data = o.attn_mask.data;
-  }
-  return Status::Ok();
-}
-
-template <typename C>
-const internal::AttentionKernels<C>& KernelsOf(const internal::AttentionKernelTable& table) {
-  if constexpr (std::is_same_v<C, float>) {
-    return table.f32;
-  } else {
-    return table.f64;
-  }
-}
-
-std::int64_t RoundUp(std::int64_t n, std::int64_t unit) { return (n + unit - 1) / unit * unit; }
 
 // One thread's buffers, sized for the largest tile.
 template <typename C>
@@ -258,8 +58,8 @@ class KeyValueTiles {
     bool v_finite;
   };
 
-  KeyValueTiles(const Plan& p, const S* k, const S* v, std::int64_t block_k, std::int64_t lanes,
-                std::int64_t dv_pad)
+  KeyValueTiles(const internal::AttentionPlan& p, const S* k, const S* v, std::int64_t block_k,
+                std::int64_t lanes, std::int64_t dv_pad)
       : p_(p), k_(k), v_(v), block_k_(block_k), lanes_(lanes), dv_pad_(dv_pad) {
     const std::int64_t tiles = (p.lk + block_k - 1) / block_k;
     const std::int64_t kt_size = std::max<std::int64_t>(p.d, 1) * block_k;
@@ -320,7 +120,7 @@ class KeyValueTiles {
     return finite;
   }
 
-  const Plan& p_;
+  const internal::AttentionPlan& p_;
   const S* k_;
   const S* v_;
   std::int64_t block_k_, lanes_, dv_pad_;
@@ -333,7 +133,7 @@ class KeyValueTiles {
 
 // The forward pass over tasks [begin, end) of (batch, head, query block).
 template <typename S>
-void ForwardTasks(const Plan& p, const S* q, const S* k, const S* v, S* out,
+void ForwardTasks(const internal::AttentionPlan& p, const S* q, const S* k, const S* v, S* out,
                   internal::ComputeType<S>* lse, std::int64_t begin, std::int64_t end) {
   using C = internal::ComputeType<S>;
   constexpr C kNegInf = -std::numeric_limits<C>::infinity();
@@ -479,8 +279,15 @@ void ForwardTasks(const Plan& p, const S* q, const S* k, const S* v, S* out,
 
 Status Attention(const ConstTensorRef& q, const ConstTensorRef& k, const ConstTensorRef& v,
                  const TensorRef& out, const TensorRef* lse, const AttentionOptions& options) {
-  Plan p;
-  if (Status s = PlanAttention(q, k, v, out, lse, options, p); !s.ok()) return s;
+  internal::AttentionPlan p;
+  const ConstTensorRef out_ref = out;
+  std::optional<ConstTensorRef> lse_ref;
+  if (lse != nullptr) lse_ref = *lse;
+  if (Status s =
+          internal::PlanAttention(kOp, q, k, v, out_ref, lse_ref ? &*lse_ref : nullptr, options, p);
+      !s.ok()) {
+    return s;
+  }
   const std::int64_t query_blocks = (p.lq + kQueryBlock - 1) / kQueryBlock;
   const std::int64_t tasks = p.batch * p.heads * query_blocks;
   if (tasks == 0) return Status::Ok();
