@@ -125,6 +125,72 @@ Result Reference(const Case& c) {
   return r;
 }
 
+struct Gradients {
+  std::vector<ld> dq, dk, dv;
+};
+
+// The gradients of sum(grad_out * out), every probability materialised, in long double.
+Gradients ReferenceBackward(const Case& c, const std::vector<double>& grad_out) {
+  const Result fwd = Reference(c);
+  Gradients g;
+  g.dq.assign(c.q.size(), 0);
+  g.dk.assign(c.k.size(), 0);
+  g.dv.assign(c.v.size(), 0);
+  const ld scale = c.scale ? ld(*c.scale) : 1 / std::sqrt(ld(c.d));
+  const std::int64_t group = c.heads / c.kv_heads;
+  for (std::int64_t b = 0; b < c.batch; ++b) {
+    for (std::int64_t h = 0; h < c.heads; ++h) {
+      const std::int64_t kvh = h / group;
+      for (std::int64_t i = 0; i < c.lq; ++i) {
+        const std::size_t row = static_cast<std::size_t>((b * c.heads + h) * c.lq + i);
+        const ld lse = fwd.lse[row];
+        if (lse == -kInf) continue;
+        ld delta = 0;
+        for (std::int64_t e = 0; e < c.dv; ++e) {
+          delta += ld(grad_out[row * c.dv + e]) * fwd.out[row * c.dv + e];
+        }
+        for (std::int64_t j = 0; j < c.lk; ++j) {
+          const std::size_t key = static_cast<std::size_t>((b * c.kv_heads + kvh) * c.lk + j);
+          ld dot = 0;
+          for (std::int64_t e = 0; e < c.d; ++e) {
+            dot += ld(c.q[row * c.d + e]) * ld(c.k[key * c.d + e]);
+          }
+          const ld u = c.d > 0 ? scale * dot : 0;
+          ld v = u, dtanh = 1;
+          if (c.softcap > 0) {
+            const ld t = std::tanh(u / ld(c.softcap));
+            v = ld(c.softcap) * t;
+            dtanh = 1 - t * t;
+          }
+          if (!c.slopes.empty()) v -= ld(c.slopes[h]) * std::fabs(ld(i + c.lk - c.lq - j));
+          bool on = true;
+          if (c.mask_kind == 2) {
+            const ld a = c.MaskAt(b, h, i, j);
+            on = a != -kInf;
+            v += a;
+          } else if (c.mask_kind == 1) {
+            on = c.MaskAt(b, h, i, j) != 0;
+          }
+          if (c.causal && j > i + (c.lower_right ? c.lk - c.lq : 0)) on = false;
+          if (!on) continue;
+          const ld p = std::exp(v - lse);
+          ld dp = 0;
+          for (std::int64_t e = 0; e < c.dv; ++e) {
+            dp += ld(grad_out[row * c.dv + e]) * ld(c.v[key * c.dv + e]);
+            g.dv[key * c.dv + e] += p * ld(grad_out[row * c.dv + e]);
+          }
+          const ld ds = p * (dp - delta) * dtanh;
+          for (std::int64_t e = 0; e < c.d; ++e) {
+            g.dq[row * c.d + e] += scale * ds * ld(c.k[key * c.d + e]);
+            g.dk[key * c.d + e] += scale * ds * ld(c.q[row * c.d + e]);
+          }
+        }
+      }
+    }
+  }
+  return g;
+}
+
 template <typename T>
 std::vector<T> Converted(const std::vector<double>& v) {
   std::vector<T> out(v.size());
@@ -132,11 +198,17 @@ std::vector<T> Converted(const std::vector<double>& v) {
   return out;
 }
 
-// Runs smx on the case in T (contiguous views of rank c.rank).
 template <typename T>
-smx::Status RunSmx(
-    const Case& c, std::vector<T>& out,
-    std::vector<typename std::conditional_t<std::is_same_v<T, double>, double, float>>& lse) {
+struct SmxGradients {
+  std::vector<T> dq, dk, dv;
+};
+
+// Runs smx on the case in T (contiguous views of rank c.rank); with grads, the backward pass too.
+template <typename T>
+smx::Status RunSmx(const Case& c, std::vector<T>& out,
+                   std::vector<std::conditional_t<std::is_same_v<T, double>, double, float>>& lse,
+                   const std::vector<double>* grad_out = nullptr,
+                   SmxGradients<T>* grads = nullptr) {
   using L = std::conditional_t<std::is_same_v<T, double>, double, float>;
   const std::vector<T> q = Converted<T>(c.q), k = Converted<T>(c.k), v = Converted<T>(c.v);
   const std::vector<T> sinks = Converted<T>(c.sinks), slopes = Converted<T>(c.slopes);
@@ -168,10 +240,24 @@ smx::Status RunSmx(
     o.attn_mask =
         smx::AttentionMask::Additive(smx::TensorView<const T>(mask_t.data(), mask_layout).ref());
   }
-  return smx::scaled_dot_product_attention(
+  const smx::Status s = smx::scaled_dot_product_attention(
       smx::TensorView<const T>(q.data(), qs).ref(), smx::TensorView<const T>(k.data(), ks).ref(),
       smx::TensorView<const T>(v.data(), vs).ref(), smx::TensorView<T>(out.data(), os).ref(),
       smx::TensorView<L>(lse.data(), ls).ref(), o);
+  if (!s.ok() || grads == nullptr) return s;
+  // The backward pass from this forward pass's out and lse.
+  const std::vector<T> g = Converted<T>(*grad_out);
+  grads->dq.assign(q.size(), Elem<T>::Round(-7));
+  grads->dk.assign(k.size(), Elem<T>::Round(-7));
+  grads->dv.assign(v.size(), Elem<T>::Round(-7));
+  return smx::scaled_dot_product_attention_backward(
+      smx::TensorView<const T>(g.data(), os).ref(), smx::TensorView<const T>(q.data(), qs).ref(),
+      smx::TensorView<const T>(k.data(), ks).ref(), smx::TensorView<const T>(v.data(), vs).ref(),
+      smx::TensorView<const T>(out.data(), os).ref(),
+      smx::TensorView<const L>(lse.data(), ls).ref(),
+      smx::TensorView<T>(grads->dq.data(), qs).ref(),
+      smx::TensorView<T>(grads->dk.data(), ks).ref(),
+      smx::TensorView<T>(grads->dv.data(), vs).ref(), o);
 }
 
 std::vector<double> Normal(std::mt19937_64& rng, std::size_t n, double sd) {
@@ -200,6 +286,24 @@ class Attention : public TargetTest {
     const std::string label = std::string(Elem<T>::kName) + " " + c.Label() + " " + tag();
     EXPECT_TRUE(MatchesRel("out " + label, out, want.out, rel, abs));
     EXPECT_TRUE(MatchesRel("lse " + label, lse, want.lse, rel, abs));
+  }
+
+  // The backward pass against ReferenceBackward, for a random grad_out.
+  template <typename T>
+  void CheckBackward(const Case& c, double rel, double abs, std::mt19937_64& rng) {
+    using L = std::conditional_t<std::is_same_v<T, double>, double, float>;
+    const std::vector<double> grad_out =
+        Normal(rng, static_cast<std::size_t>(c.batch * c.heads * c.lq * c.dv), 1);
+    std::vector<T> out;
+    std::vector<L> lse;
+    SmxGradients<T> got;
+    const smx::Status s = RunSmx<T>(c, out, lse, &grad_out, &got);
+    ASSERT_TRUE(s.ok()) << c.Label() << ": " << s.message();
+    const Gradients want = ReferenceBackward(c, grad_out);
+    const std::string label = std::string(Elem<T>::kName) + " " + c.Label() + " " + tag();
+    EXPECT_TRUE(MatchesRel("dq " + label, got.dq, want.dq, rel, abs));
+    EXPECT_TRUE(MatchesRel("dk " + label, got.dk, want.dk, rel, abs));
+    EXPECT_TRUE(MatchesRel("dv " + label, got.dv, want.dv, rel, abs));
   }
 
   template <typename T>
@@ -314,6 +418,8 @@ class Attention : public TargetTest {
         }
         FillInputs(c, rng);
         Check<T>(c, rel, abs);
+        // Gradients sum many terms: f32 gets a looser bound.
+        CheckBackward<T>(c, kF64 ? 1e-11 : 2e-4, kF64 ? 1e-13 : 2e-5, rng);
         if (HasFailure()) return;
       }
     }
@@ -508,6 +614,118 @@ TEST_P(Attention, EdgeCases) {
   }
 }
 
+// The backward pass against central differences of smx's own f64 forward pass, with every option
+// that changes the scores at once.
+TEST_P(Attention, GradientsMatchFiniteDifferences) {
+  std::mt19937_64 rng(44);
+  Case c;
+  c.heads = 2;
+  c.kv_heads = 1;
+  c.gqa = true;
+  c.lq = 5;
+  c.lk = 7;
+  c.d = 3;
+  c.dv = 2;
+  c.causal = c.lower_right = true;
+  c.softcap = 1.5;
+  c.slopes = {0.3, 0.1};
+  c.sinks = {0.2, -0.4};
+  FillInputs(c, rng);
+  const std::vector<double> grad_out =
+      Normal(rng, static_cast<std::size_t>(c.batch * c.heads * c.lq * c.dv), 1);
+  std::vector<double> out, lse;
+  SmxGradients<double> got;
+  ASSERT_TRUE(RunSmx<double>(c, out, lse, &grad_out, &got).ok());
+  auto loss = [&](const Case& x) {
+    std::vector<double> o, l;
+    EXPECT_TRUE(RunSmx<double>(x, o, l).ok());
+    double sum = 0;
+    for (std::size_t i = 0; i < o.size(); ++i) sum += grad_out[i] * o[i];
+    return sum;
+  };
+  const double h = 1e-6;
+  auto check = [&](std::vector<double> Case::*field, const std::vector<double>& grad,
+                   const char* name) {
+    for (std::size_t i = 0; i < (c.*field).size(); ++i) {
+      Case plus = c, minus = c;
+      (plus.*field)[i] += h;
+      (minus.*field)[i] -= h;
+      const double fd = (loss(plus) - loss(minus)) / (2 * h);
+      EXPECT_NEAR(grad[i], fd, 1e-7 * (1 + std::fabs(fd))) << name << "[" << i << "] " << tag();
+    }
+  };
+  check(&Case::q, got.dq, "dq");
+  check(&Case::k, got.dk, "dk");
+  check(&Case::v, got.dv, "dv");
+}
+
+// The backward pass's edge cases: keys no row attends, poisoned with NaN and inf, reach no
+// gradient and get zero gradients; rows with no key get dq = 0; Lk = 0 and Lq = 0.
+TEST_P(Attention, BackwardEdgeCases) {
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  std::mt19937_64 rng(45);
+  for (std::int64_t lq : {2, 9}) {  // decoding-sized and packed query blocks
+    Case c;
+    c.batch = 2;
+    c.lq = lq;
+    c.lk = 150;
+    c.d = 4;
+    c.dv = 16;
+    c.mask_kind = 1;
+    c.mask_shape = {c.batch, 1, 1, c.lk};  // key padding: keys 3 and 140 of batch 1 are out
+    c.mask.assign(static_cast<std::size_t>(c.batch * c.lk), 1);
+    c.mask[c.lk + 3] = c.mask[c.lk + 140] = 0;
+    FillInputs(c, rng);
+    Case clean = c;
+    const std::size_t k3 = static_cast<std::size_t>(c.lk + 3), k140 = static_cast<std::size_t>(c.lk + 140);
+    c.k[k3 * c.d] = kNaN;
+    c.v[k140 * c.dv + 1] = std::numeric_limits<double>::infinity();
+    c.k[k140 * c.d + 2] = -std::numeric_limits<double>::infinity();
+    const std::vector<double> grad_out =
+        Normal(rng, static_cast<std::size_t>(c.batch * c.heads * c.lq * c.dv), 1);
+    std::vector<float> out, lse;
+    SmxGradients<float> got;
+    ASSERT_TRUE(RunSmx<float>(c, out, lse, &grad_out, &got).ok());
+    const Gradients want = ReferenceBackward(clean, grad_out);
+    EXPECT_TRUE(MatchesRel("dq, poisoned keys left out " + tag(), got.dq, want.dq, 2e-4, 2e-5));
+    EXPECT_TRUE(MatchesRel("dk, poisoned keys left out " + tag(), got.dk, want.dk, 2e-4, 2e-5));
+    EXPECT_TRUE(MatchesRel("dv, poisoned keys left out " + tag(), got.dv, want.dv, 2e-4, 2e-5));
+  }
+  {  // causal lower-right with Lq > Lk: the first rows attend nothing
+    Case c;
+    c.lq = 6;
+    c.lk = 3;
+    c.d = 2;
+    c.dv = 3;
+    c.causal = c.lower_right = true;
+    FillInputs(c, rng);
+    const std::vector<double> grad_out = Normal(rng, static_cast<std::size_t>(c.lq * c.dv), 1);
+    std::vector<double> out, lse;
+    SmxGradients<double> got;
+    ASSERT_TRUE(RunSmx<double>(c, out, lse, &grad_out, &got).ok());
+    for (std::int64_t i = 0; i < 3 * c.d; ++i) EXPECT_EQ(got.dq[i], 0.0) << i;
+    const Gradients want = ReferenceBackward(c, grad_out);
+    EXPECT_TRUE(MatchesRel("dq " + tag(), got.dq, want.dq, 1e-11, 1e-13));
+    EXPECT_TRUE(MatchesRel("dk " + tag(), got.dk, want.dk, 1e-11, 1e-13));
+    EXPECT_TRUE(MatchesRel("dv " + tag(), got.dv, want.dv, 1e-11, 1e-13));
+  }
+  for (auto [lq, lk] : {std::pair<std::int64_t, std::int64_t>{3, 0}, {0, 4}}) {
+    Case c;
+    c.lq = lq;
+    c.lk = lk;
+    c.d = 2;
+    c.dv = 2;
+    FillInputs(c, rng);
+    const std::vector<double> grad_out = Normal(rng, static_cast<std::size_t>(c.lq * c.dv), 1);
+    std::vector<double> out, lse;
+    SmxGradients<double> got;
+    ASSERT_TRUE(RunSmx<double>(c, out, lse, &grad_out, &got).ok());
+    for (double x : got.dq) EXPECT_EQ(x, 0.0);
+    for (double x : got.dk) EXPECT_EQ(x, 0.0);
+    for (double x : got.dv) EXPECT_EQ(x, 0.0);
+  }
+}
+
 // f16 and bf16 in and out, computed in f32: within their rounding of the f32 result.
 TEST_P(Attention, HalfTypes) {
   std::mt19937_64 rng(42);
@@ -602,6 +820,22 @@ TEST(AttentionErrors, NameTheProblem) {
       "lse must be f32 [2, 3], got f32 [2, 4]"));
   // Nothing written on error.
   for (float x : out) EXPECT_EQ(x, 0.0f);
+  // The backward pass: gradients shaped like their inputs, grad_out like out.
+  float dq[2 * 3 * 4] = {}, dk[2 * 5 * 4] = {}, dv[2 * 5 * 6] = {};
+  const auto lv = smx::TensorView<const float>(lse, ls).ref();
+  auto backward = [&](const smx::ConstTensorRef& g, const smx::TensorRef& dqv) {
+    return smx::scaled_dot_product_attention_backward(
+               g, qv, kv, vv, smx::TensorView<const float>(out, os).ref(), lv, dqv,
+               smx::TensorView<float>(dk, ks).ref(), smx::TensorView<float>(dv, vs).ref())
+        .message();
+  };
+  const auto gv = smx::TensorView<const float>(out, os).ref();
+  EXPECT_EQ(backward(gv, smx::TensorView<float>(dq, qs).ref()), "");
+  EXPECT_TRUE(contains(backward(gv, smx::TensorView<float>(dq, k3).ref()),
+                       "dq must be f32 [2, 3, 4] like q, got f32 [2, 5, 3]"));
+  EXPECT_TRUE(contains(backward(smx::TensorView<const float>(out, o_bad).ref(),
+                                smx::TensorView<float>(dq, qs).ref()),
+                       "grad_out must be f32 [2, 3, 6] like out"));
 }
 
 // A task's rows never depend on the thread count.
@@ -626,6 +860,17 @@ TEST(AttentionThreads, SameBitsForAnyThreadCount) {
   smx::set_num_threads(before);
   EXPECT_EQ(out1, out2);
   EXPECT_EQ(lse1, lse2);
+  const std::vector<double> grad_out =
+      Normal(rng, static_cast<std::size_t>(c.batch * c.heads * c.lq * c.dv), 1);
+  SmxGradients<float> g1, g2;
+  smx::set_num_threads(1);
+  ASSERT_TRUE(RunSmx<float>(c, out1, lse1, &grad_out, &g1).ok());
+  smx::set_num_threads(2);
+  ASSERT_TRUE(RunSmx<float>(c, out2, lse2, &grad_out, &g2).ok());
+  smx::set_num_threads(before);
+  EXPECT_EQ(g1.dq, g2.dq);
+  EXPECT_EQ(g1.dk, g2.dk);
+  EXPECT_EQ(g1.dv, g2.dv);
 }
 
 SMX_INSTANTIATE_TARGETS(Attention);

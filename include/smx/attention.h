@@ -104,6 +104,23 @@ Status scaled_dot_product_attention(const ConstTensorRef& q, const ConstTensorRe
                                     const ConstTensorRef& v, const TensorRef& out,
                                     const TensorRef& lse, const AttentionOptions& options = {});
 
+// The backward pass, from the forward pass's out and lse (the probabilities are recomputed tile by
+// tile, never stored): with grad_out = dL/dout, writes dq, dk and dv (the shapes and dtype of q, k
+// and v; with enable_gqa a key head's gradients sum over its query heads). Pass the options of
+// the forward call. With D_i = grad_out_i . out_i and P = e^(s - lse),
+//   dv_j = sum_i P_ij grad_out_i,   dS_ij = P_ij (grad_out_i . v_j - D_i) (ds/du: softcap's
+//   1 - tanh^2), dq_i = scale sum_j dS_ij k_j,   dk_j = scale sum_i dS_ij q_i.
+// Keys a row leaves out add nothing to its gradients (their P is 0 by selection: a NaN there does
+// not leak). sinks and alibi_slopes get no gradient. Errors as the forward pass, plus grad_out and
+// out of another shape than out's, lse of another shape, dq, dk or dv of another shape or dtype.
+// Extra memory: one float per query row (D), and tiles per thread.
+Status scaled_dot_product_attention_backward(const ConstTensorRef& grad_out,
+                                             const ConstTensorRef& q, const ConstTensorRef& k,
+                                             const ConstTensorRef& v, const ConstTensorRef& out,
+                                             const ConstTensorRef& lse, const TensorRef& dq,
+                                             const TensorRef& dk, const TensorRef& dv,
+                                             const AttentionOptions& options = {});
+
 }  // namespace smx
 
 #endif  // SMX_ATTENTION_H_

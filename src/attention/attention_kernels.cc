@@ -111,7 +111,8 @@ void Gemm(const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c, std::s
     GemmFourRows<kTransposedA>(a + i * row_step, lda, b, ldb, c + i * ldc, ldc, n, depth,
                                accumulate);
   }
-  for (; i < m; ++i) GemmOneRow(a + i * row_step, k_step, b, ldb, c + i * ldc, n, depth, accumulate);
+  for (; i < m; ++i)
+    GemmOneRow(a + i * row_step, k_step, b, ldb, c + i * ldc, n, depth, accumulate);
 }
 
 // Four keys at a time: four dot products over depth in vectors, then one reduction each.
@@ -196,36 +197,94 @@ void AccumulateAttended(const T* p, std::size_t ldp, const T* v, std::size_t ldv
   }
 }
 
+// Shapes scores as smx/attention.h orders it (cap, ALiBi, mask, then -inf where a key is left out
+// or is padding), a vector of columns at a time.
+template <class D>
+class ScoreShaper {
+ public:
+  using T = hn::TFromD<D>;
+  using V = hn::Vec<D>;
+
+  ScoreShaper(D d, const internal::ScoreRowShape<T>& shape) : d_(d), shape_(shape) {
+    // Columns below `limit` are attended: real keys, and (causal) keys up to last_key. Column
+    // indices are small, so comparing them in T is exact.
+    std::int64_t limit = static_cast<std::int64_t>(shape.valid);
+    if (shape.last_key < shape.first_key + limit) {
+      limit = shape.last_key < shape.first_key ? 0 : shape.last_key - shape.first_key + 1;
+    }
+    limit_ = hn::Set(d, static_cast<T>(limit));
+    capped_ = shape.softcap > 0;
+    cap_ = hn::Set(d, shape.softcap);
+    inv_cap_ = hn::Set(d, capped_ ? 1 / shape.softcap : T(0));
+    slope_ = hn::Set(d, shape.alibi_slope);
+    // |alibi_position - key| = |base - column| with base = alibi_position - first_key.
+    base_ = hn::Set(d, static_cast<T>(shape.alibi_position - shape.first_key));
+    neg_inf_ = hn::Set(d, -std::numeric_limits<T>::infinity());
+  }
+
+  // The shaped scores of columns [j, j + N) from their raw scores u; tanh(u / softcap) goes to
+  // *t when capped.
+  HWY_INLINE V Apply(V u, std::size_t j, V* t) const {
+    const V column = hn::Add(hn::Iota(d_, T(0)), hn::Set(d_, static_cast<T>(j)));
+    V v = u;
+    if (capped_) {
+      *t = hn::Tanh(d_, hn::Mul(u, inv_cap_));
+      v = hn::Mul(cap_, *t);
+    }
+    if (shape_.alibi_slope != 0) v = hn::NegMulAdd(slope_, hn::Abs(hn::Sub(base_, column)), v);
+    if (shape_.mask != nullptr) {
+      const V add = hn::LoadU(d_, shape_.mask + j);
+      v = hn::IfThenElse(hn::Eq(add, neg_inf_), neg_inf_, hn::Add(v, add));
+    }
+    return hn::IfThenElse(hn::Lt(column, limit_), v, neg_inf_);
+  }
+
+ private:
+  D d_;
+  const internal::ScoreRowShape<T>& shape_;
+  bool capped_;
+  V limit_, cap_, inv_cap_, slope_, base_, neg_inf_;
+};
+
 template <typename T>
 void ShapeScores(T* s, std::size_t n, const internal::ScoreRowShape<T>& shape) {
   const hn::ScalableTag<T> d;
-  using V = hn::Vec<decltype(d)>;
-  const std::size_t N = hn::Lanes(d);
-  const V neg_inf = hn::Set(d, -std::numeric_limits<T>::infinity());
-  // Columns below `limit` are attended: real keys, and (causal) keys up to last_key. Column
-  // indices are small, so comparing them in T is exact.
-  std::int64_t limit = static_cast<std::int64_t>(shape.valid);
-  if (shape.last_key < shape.first_key + limit) {
-    limit = shape.last_key < shape.first_key ? 0 : shape.last_key - shape.first_key + 1;
+  const ScoreShaper shaper(d, shape);
+  hn::Vec<decltype(d)> t;
+  for (std::size_t j = 0; j < n; j += hn::Lanes(d)) {
+    hn::StoreU(shaper.Apply(hn::LoadU(d, s + j), j, &t), d, s + j);
   }
-  const V vlimit = hn::Set(d, static_cast<T>(limit));
-  const bool capped = shape.softcap > 0;
-  const V cap = hn::Set(d, shape.softcap), inv_cap = hn::Set(d, capped ? 1 / shape.softcap : T(0));
-  const bool alibi = shape.alibi_slope != 0;
-  const V slope = hn::Set(d, shape.alibi_slope);
-  // |alibi_position - key| = |base - column| with base = alibi_position - first_key.
-  const V base = hn::Set(d, static_cast<T>(shape.alibi_position - shape.first_key));
-  const V iota = hn::Iota(d, T(0));
+}
+
+template <typename T>
+void ProbabilitiesRow(T* s, std::size_t n, const internal::ScoreRowShape<T>& shape, T lse,
+                      T* dtanh) {
+  const hn::ScalableTag<T> d;
+  const std::size_t N = hn::Lanes(d);
+  if (lse == -std::numeric_limits<T>::infinity()) {  // nothing attended: every p is 0
+    for (std::size_t j = 0; j < n; j += N) hn::StoreU(hn::Zero(d), d, s + j);
+    return;
+  }
+  const ScoreShaper shaper(d, shape);
+  const auto vlse = hn::Set(d, lse), one = hn::Set(d, T(1));
+  hn::Vec<decltype(d)> t;
   for (std::size_t j = 0; j < n; j += N) {
-    const V column = hn::Add(iota, hn::Set(d, static_cast<T>(j)));
-    V v = hn::LoadU(d, s + j);
-    if (capped) v = hn::Mul(cap, hn::Tanh(d, hn::Mul(v, inv_cap)));
-    if (alibi) v = hn::NegMulAdd(slope, hn::Abs(hn::Sub(base, column)), v);
-    if (shape.mask != nullptr) {
-      const V add = hn::LoadU(d, shape.mask + j);
-      v = hn::IfThenElse(hn::Eq(add, neg_inf), neg_inf, hn::Add(v, add));
-    }
-    hn::StoreU(hn::IfThenElse(hn::Lt(column, vlimit), v, neg_inf), d, s + j);
+    const auto x = hn::Sub(shaper.Apply(hn::LoadU(d, s + j), j, &t), vlse);
+    if (shape.softcap > 0) hn::StoreU(hn::NegMulAdd(t, t, one), d, dtanh + j);
+    hn::StoreU(ExpOfShifted</*kHasLo=*/false>(d, x, x), d, s + j);
+  }
+}
+
+template <typename T>
+void ScoreGradientRow(const T* p, T* dp, std::size_t n, T delta, const T* dtanh) {
+  const hn::ScalableTag<T> d;
+  const std::size_t N = hn::Lanes(d);
+  const auto vdelta = hn::Set(d, delta), zero = hn::Zero(d);
+  for (std::size_t j = 0; j < n; j += N) {
+    const auto pj = hn::LoadU(d, p + j);
+    auto g = hn::Mul(pj, hn::Sub(hn::LoadU(d, dp + j), vdelta));
+    if (dtanh != nullptr) g = hn::Mul(g, hn::LoadU(d, dtanh + j));
+    hn::StoreU(hn::IfThenElse(hn::Eq(pj, zero), zero, g), d, dp + j);
   }
 }
 
@@ -287,11 +346,14 @@ void OnlineSoftmaxRow(T* s, std::size_t n, T& m, T& l, T* o, std::size_t dv) {
 template <typename T>
 internal::AttentionKernels<T> MakeKernels() {
   return {hn::Lanes(hn::ScalableTag<T>()),
-          &Gemm<false, T>, &Gemm<true, T>,
+          &Gemm<false, T>,
+          &Gemm<true, T>,
           &GemmNT<T>,
           &AccumulateAttended<T>,
           &ShapeScores<T>,
           &OnlineSoftmaxRow<T>,
+          &ProbabilitiesRow<T>,
+          &ScoreGradientRow<T>,
           &ScaleRow<T>};
 }
 

@@ -60,75 +60,44 @@ class KeyValueTiles {
 
   KeyValueTiles(const internal::AttentionPlan& p, const S* k, const S* v, std::int64_t block_k,
                 std::int64_t lanes, std::int64_t dv_pad)
-      : p_(p), k_(k), v_(v), block_k_(block_k), lanes_(lanes), dv_pad_(dv_pad) {
-    const std::int64_t tiles = (p.lk + block_k - 1) / block_k;
-    const std::int64_t kt_size = std::max<std::int64_t>(p.d, 1) * block_k;
-    const std::int64_t v_size = block_k * dv_pad;
-    cached_ = tiles * (kt_size + v_size) * static_cast<std::int64_t>(sizeof(C)) <= kMaxCachedBytes;
-    slots_ = cached_ ? std::max<std::int64_t>(tiles, 1) : 1;
-  }
+      : p_(p),
+        k_(k),
+        v_(v),
+        block_k_(block_k),
+        lanes_(lanes),
+        dv_pad_(dv_pad),
+        kt_size_(std::max<std::int64_t>(p.d, 1) * block_k),
+        cache_((p.lk + block_k - 1) / block_k, kt_size_ + block_k * dv_pad, kMaxCachedBytes) {}
 
-  // Starts on (b, kvh); the tiles packed for it so far stay valid when it is the current one.
   void Select(std::int64_t b, std::int64_t kvh) {
-    if (b == b_ && kvh == kvh_) return;
     b_ = b;
     kvh_ = kvh;
-    packed_ = 0;
+    cache_.Select(b, kvh);
   }
 
   Tile Get(std::int64_t t) {
     const std::int64_t first = t * block_k_;
     const std::int64_t keys = std::min(block_k_, p_.lk - first);
     const std::int64_t padded = RoundUp(keys, lanes_);
-    const std::int64_t slot = cached_ ? t : 0;
-    if (kt_.empty()) {  // allocated on first use: decoding tasks read keys in place
-      kt_.resize(static_cast<std::size_t>(slots_ * std::max<std::int64_t>(p_.d, 1) * block_k_));
-      vt_.resize(static_cast<std::size_t>(slots_ * block_k_ * dv_pad_));
-      finite_.resize(static_cast<std::size_t>(slots_));
+    bool fresh = false;
+    std::uint8_t* finite = nullptr;
+    C* kt = cache_.Get(t, fresh, finite);
+    C* vt = kt + kt_size_;
+    if (fresh) {
+      internal::PackTile<true>(k_, p_.k, b_, kvh_, first, keys, p_.d, padded, padded, kt);
+      *finite =
+          internal::PackTile<false>(v_, p_.v, b_, kvh_, first, keys, p_.dv, dv_pad_, keys, vt);
     }
-    C* kt = kt_.data() + slot * std::max<std::int64_t>(p_.d, 1) * block_k_;
-    C* vt = vt_.data() + slot * block_k_ * dv_pad_;
-    if (!cached_ || t >= packed_) {
-      if (cached_) {
-        for (std::int64_t u = packed_; u < t; ++u) Get(u);  // keep [0, packed_) contiguous
-        packed_ = t + 1;
-      }
-      finite_[static_cast<std::size_t>(slot)] = Pack(first, keys, padded, kt, vt);
-    }
-    return {kt, vt, keys, padded, finite_[static_cast<std::size_t>(slot)] != 0};
+    return {kt, vt, keys, padded, *finite != 0};
   }
 
  private:
-  bool Pack(std::int64_t first, std::int64_t keys, std::int64_t padded, C* kt, C* vt) const {
-    for (std::int64_t c = 0; c < keys; ++c) {
-      for (std::int64_t e = 0; e < p_.d; ++e) {
-        kt[e * padded + c] = internal::ToCompute(k_[p_.k.Offset(b_, kvh_, first + c, e)]);
-      }
-    }
-    for (std::int64_t e = 0; e < p_.d; ++e) {
-      std::fill(kt + e * padded + keys, kt + (e + 1) * padded, C(0));
-    }
-    bool finite = true;
-    for (std::int64_t c = 0; c < keys; ++c) {
-      C* row = vt + c * dv_pad_;
-      for (std::int64_t e = 0; e < p_.dv; ++e) {
-        row[e] = internal::ToCompute(v_[p_.v.Offset(b_, kvh_, first + c, e)]);
-        finite &= std::isfinite(row[e]);
-      }
-      std::fill(row + p_.dv, row + dv_pad_, C(0));
-    }
-    return finite;
-  }
-
   const internal::AttentionPlan& p_;
   const S* k_;
   const S* v_;
-  std::int64_t block_k_, lanes_, dv_pad_;
-  bool cached_ = false;
-  std::int64_t slots_ = 1;
-  std::int64_t b_ = -1, kvh_ = -1, packed_ = 0;
-  std::vector<C> kt_, vt_;
-  std::vector<std::uint8_t> finite_;
+  std::int64_t block_k_, lanes_, dv_pad_, kt_size_;
+  internal::TileCache<C> cache_;
+  std::int64_t b_ = -1, kvh_ = -1;
 };
 
 // The forward pass over tasks [begin, end) of (batch, head, query block).
@@ -203,30 +172,13 @@ void ForwardTasks(const internal::AttentionPlan& p, const S* q, const S* k, cons
                   static_cast<std::size_t>(rows), static_cast<std::size_t>(bk_pad),
                   static_cast<std::size_t>(d), /*accumulate=*/false);
       }
-      if (p.mask_kind != AttentionMask::Kind::kNone) {
-        for (std::int64_t r = 0; r < rows; ++r) {
-          C* row = w.mask.data() + r * bk_pad;
-          for (std::int64_t c = 0; c < bk; ++c) {
-            const std::int64_t at = p.mask.Offset(b, h, i0 + r, j0 + c);
-            if (p.mask_kind == AttentionMask::Kind::kBool) {
-              row[c] = static_cast<const std::uint8_t*>(p.mask_data)[at] != 0 ? C(0) : kNegInf;
-            } else {
-              row[c] = internal::ToCompute(static_cast<const S*>(p.mask_data)[at]);
-            }
-          }
-          std::fill(row + bk, row + bk_pad, C(0));
-        }
+      if (!w.mask.empty()) {
+        internal::FillMaskTile<S>(p, b, h, i0, rows, j0, bk, bk_pad, w.mask.data());
       }
       for (std::int64_t r = 0; r < rows; ++r) {
         const std::int64_t i = i0 + r;
-        internal::ScoreRowShape<C> shape;
-        shape.valid = static_cast<std::size_t>(bk);
-        shape.first_key = j0;
-        shape.last_key = p.causal ? i + p.causal_offset : std::numeric_limits<std::int64_t>::max();
-        shape.softcap = static_cast<C>(p.softcap);
-        shape.alibi_slope = p.slopes.empty() ? C(0) : static_cast<C>(p.slopes[h]);
-        shape.alibi_position = i + p.lk - p.lq;
-        shape.mask = w.mask.empty() ? nullptr : w.mask.data() + r * bk_pad;
+        const internal::ScoreRowShape<C> shape = internal::RowShape<C>(
+            p, h, i, j0, bk, w.mask.empty() ? nullptr : w.mask.data() + r * bk_pad);
         C* s = w.s.data() + r * bk_pad;
         kern.shape_scores(s, static_cast<std::size_t>(bk_pad), shape);
         kern.online_softmax_row(s, static_cast<std::size_t>(bk_pad), w.m[r], w.l[r],

@@ -48,6 +48,14 @@ struct AttentionKernels {
   // by e^(m - m_new), and m becomes m_new. A row whose m_new is -inf (nothing attended yet) is
   // left as it is, with s set to 0. n and dv are multiples of lanes.
   void (*online_softmax_row)(T* s, std::size_t n, T& m, T& l, T* o, std::size_t dv);
+  // The backward pass's probabilities of a row of n raw scores u = scale q.k (n a multiple of
+  // lanes), in place: p = e^(s - lse) with s shaped as shape_scores does, 0 where the key is left
+  // out or lse = -inf (a row that attended nothing). With softcap, dtanh[j] = 1 -
+  // tanh^2(u/softcap), the cap's derivative (dtanh is not written otherwise).
+  void (*probabilities_row)(T* s, std::size_t n, const ScoreRowShape<T>& shape, T lse, T* dtanh);
+  // dp[j] = p[j] (dp[j] - delta) dtanh[j] (dtanh null: 1), 0 where p[j] = 0 (a key left out:
+  // its dp may be NaN from a value the row never read). n a multiple of lanes.
+  void (*score_gradient_row)(const T* p, T* dp, std::size_t n, T delta, const T* dtanh);
   // o[:n] *= factor (n a multiple of lanes).
   void (*scale_row)(T* o, std::size_t n, T factor);
 };

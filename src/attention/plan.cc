@@ -11,18 +11,6 @@
 namespace smx::internal {
 namespace {
 
-// The last `rank` dimensions of a View4 from a layout of that rank (dimensions of size 1 get
-// stride 0, so that broadcasting and indexing agree).
-View4 AlignRight(const Layout& layout, int dims) {
-  View4 v;
-  for (int i = 0; i < layout.rank; ++i) {
-    const int to = dims - layout.rank + i;
-    v.shape[to] = layout.shape[i];
-    v.strides[to] = layout.shape[i] == 1 ? 0 : layout.strides[i];
-  }
-  return v;
-}
-
 std::string Shape4(std::int64_t a, std::int64_t b, std::int64_t c, std::int64_t d, int rank) {
   const std::int64_t all[4] = {a, b, c, d};
   std::string s = "[";
@@ -56,6 +44,18 @@ Status ReadPerHead(const char* op, const char* name, const ConstTensorRef& t, DT
 }
 
 }  // namespace
+
+// The last `rank` dimensions of a View4 from a layout of that rank (dimensions of size 1 get
+// stride 0, so that broadcasting and indexing agree).
+View4 AlignRight(const Layout& layout, int dims) {
+  View4 v;
+  for (int i = 0; i < layout.rank; ++i) {
+    const int to = dims - layout.rank + i;
+    v.shape[to] = layout.shape[i];
+    v.strides[to] = layout.shape[i] == 1 ? 0 : layout.strides[i];
+  }
+  return v;
+}
 
 Status PlanAttention(const char* op, const ConstTensorRef& q, const ConstTensorRef& k,
                      const ConstTensorRef& v, const ConstTensorRef& out, const ConstTensorRef* lse,
