@@ -838,6 +838,34 @@ TEST(AttentionErrors, NameTheProblem) {
                        "grad_out must be f32 [2, 3, 6] like out"));
 }
 
+// The backward pass takes one task per (batch, key head) when there are as many as threads, and
+// key-side then query-side tasks otherwise: one head on 1 and on 2 threads runs both.
+TEST(AttentionThreads, BothBackwardSchedules) {
+  std::mt19937_64 rng(46);
+  Case c;
+  c.lq = 100;
+  c.lk = 300;
+  c.d = 24;
+  c.dv = 16;
+  c.causal = true;
+  c.softcap = 5;
+  FillInputs(c, rng);
+  const std::vector<double> grad_out = Normal(rng, static_cast<std::size_t>(c.lq * c.dv), 1);
+  const Gradients want = ReferenceBackward(c, grad_out);
+  const int before = smx::get_num_threads();
+  for (int threads : {1, 2}) {
+    smx::set_num_threads(threads);
+    std::vector<double> out, lse;
+    SmxGradients<double> got;
+    ASSERT_TRUE(RunSmx<double>(c, out, lse, &grad_out, &got).ok());
+    const std::string label = std::to_string(threads) + " threads";
+    EXPECT_TRUE(MatchesRel("dq " + label, got.dq, want.dq, 1e-11, 1e-13));
+    EXPECT_TRUE(MatchesRel("dk " + label, got.dk, want.dk, 1e-11, 1e-13));
+    EXPECT_TRUE(MatchesRel("dv " + label, got.dv, want.dv, 1e-11, 1e-13));
+  }
+  smx::set_num_threads(before);
+}
+
 // A task's rows never depend on the thread count.
 TEST(AttentionThreads, SameBitsForAnyThreadCount) {
   std::mt19937_64 rng(43);
