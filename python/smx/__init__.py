@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import _array, _smx
+from ._attention import scaled_dot_product_attention, scaled_dot_product_attention_backward
 from ._losses import cross_entropy, kl_div_distill
 
 __version__: str = _smx.version()
@@ -45,6 +46,8 @@ __all__ = [
     "entropy",
     "cross_entropy",
     "kl_div_distill",
+    "scaled_dot_product_attention",
+    "scaled_dot_product_attention_backward",
     "set_num_threads",
     "get_num_threads",
     "simd_target",

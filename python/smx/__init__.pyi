@@ -1,5 +1,5 @@
 # Type stubs of the smx package (signatures and contracts; implementations in __init__.py).
-from typing import Any, Literal, Tuple, TypeVar, overload
+from typing import Any, Literal, Optional, Tuple, TypeVar, overload
 
 # NumPy arrays, torch tensors, JAX arrays (anything with __dlpack__), or array-likes.
 _Array = TypeVar("_Array")
@@ -100,6 +100,44 @@ def kl_div_distill(
     grad_out: Any = None
 ) -> Any:
     """T^2/N sum KL(softmax(t/T) || softmax(s/T)); with return_grad, also (T/N)(ps - pt)."""
+
+def scaled_dot_product_attention(
+    query: _Array,
+    key: _Array,
+    value: _Array,
+    attn_mask: Optional[_Array] = None,
+    is_causal: bool = False,
+    scale: Optional[float] = None,
+    enable_gqa: bool = False,
+    *,
+    causal_alignment: str = "top_left",
+    softcap: Optional[float] = None,
+    sinks: Optional[_Array] = None,
+    alibi_slopes: Optional[_Array] = None,
+    return_lse: bool = False,
+    out: Any = None,
+) -> Any:
+    """softmax(scale q k^T + bias) v with an online softmax (no score matrix): the output, or
+    (out, lse) with return_lse=True."""
+
+def scaled_dot_product_attention_backward(
+    grad_out: _Array,
+    query: _Array,
+    key: _Array,
+    value: _Array,
+    out: _Array,
+    lse: _Array,
+    attn_mask: Optional[_Array] = None,
+    is_causal: bool = False,
+    scale: Optional[float] = None,
+    enable_gqa: bool = False,
+    *,
+    causal_alignment: str = "top_left",
+    softcap: Optional[float] = None,
+    sinks: Optional[_Array] = None,
+    alibi_slopes: Optional[_Array] = None,
+) -> Tuple[Any, Any, Any]:
+    """(dq, dk, dv) of scaled_dot_product_attention from its out and lse."""
 
 def set_num_threads(n: int) -> None:
     """Threads smx may use; 0 restores the default (SMX_NUM_THREADS or every core)."""

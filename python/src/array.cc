@@ -86,6 +86,15 @@ smx::ConstTensorRef InputRef(const InArray& x, const DTypeOverride& dtype) {
                              LayoutOf(x, "the input"));
 }
 
+smx::Layout MaskLayout(const InArray& mask) {
+  if (mask.dtype().bits != 8) {
+    throw nb::type_error(("a boolean attn_mask must hold one byte per entry, got " +
+                          DLPackName(mask.dtype()))
+                             .c_str());
+  }
+  return LayoutOf(mask, "attn_mask");
+}
+
 smx::TensorRef OutputRef(const OutArray& y, const DTypeOverride& dtype) {
   return smx::TensorRef{y.data(), DTypeOf(y.dtype(), dtype, "out"), LayoutOf(y, "out")};
 }

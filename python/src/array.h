@@ -41,6 +41,10 @@ smx::DType DTypeOf(const nb::dlpack::dtype& dtype, const DTypeOverride& override
 smx::ConstTensorRef InputRef(const InArray& x, const DTypeOverride& dtype);
 smx::TensorRef OutputRef(const OutArray& y, const DTypeOverride& dtype);
 
+// The layout of a boolean mask given as one byte per entry (bool, uint8 or int8; TypeError
+// otherwise).
+smx::Layout MaskLayout(const InArray& mask);
+
 // True when the bytes spanned by x and y intersect.
 bool Overlaps(const smx::ConstTensorRef& x, const smx::TensorRef& y);
 // True when x and y are the same view (same data, dtype, shape and strides): in place.

@@ -16,7 +16,8 @@
 namespace nb = nanobind;
 
 namespace smx_py {
-void BindLosses(nb::module_& m);  // losses_ext.cc
+void BindLosses(nb::module_& m);     // losses_ext.cc
+void BindAttention(nb::module_& m);  // attention_ext.cc
 }  // namespace smx_py
 
 using smx_py::DTypeOverride;
@@ -171,4 +172,5 @@ NB_MODULE(_smx, m) {
   BindSigmoid(m);
   BindCalculus(m);
   smx_py::BindLosses(m);
+  smx_py::BindAttention(m);
 }

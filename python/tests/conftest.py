@@ -33,10 +33,13 @@ def golden_tensor(t, dtype) -> np.ndarray:
 
 
 def assert_rel(got, want, tol, label: str) -> None:
-    """FORMAT.md's relative rule: |got - want| <= max(abs, rel |want|) elementwise."""
+    """FORMAT.md's relative rule: |got - want| <= max(abs, rel |want|) elementwise; infinities
+    must be equal, NaN must be NaN."""
     got = np.asarray(got, dtype=np.float64)
     want = np.asarray(want, dtype=np.float64)
-    bad = np.abs(got - want) > np.maximum(tol["abs"], tol["value"] * np.abs(want))
+    with np.errstate(invalid="ignore"):
+        close = np.abs(got - want) <= np.maximum(tol["abs"], tol["value"] * np.abs(want))
+    bad = ~(close | (got == want) | (np.isnan(got) & np.isnan(want)))
     assert not bad.any(), f"{label}: {bad.sum()} of {bad.size} off; first {got[bad][:3]} vs {want[bad][:3]}"
 
 
