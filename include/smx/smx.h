@@ -193,6 +193,55 @@ smx_status smx_kl_div_distill(const smx_tensor* student, const smx_tensor* teach
                               const smx_tensor* loss, const smx_tensor* grad, int32_t axis,
                               double temperature);
 
+/* ---- Attention (smx/attention.h) ------------------------------------------------------------ */
+
+typedef enum smx_mask_kind {
+  SMX_MASK_NONE = 0,
+  SMX_MASK_BOOL = 1,    /* one byte per entry: nonzero attends (the tensor's dtype is ignored) */
+  SMX_MASK_ADDITIVE = 2 /* q's dtype, added to the scores; -inf leaves the key out */
+} smx_mask_kind;
+
+typedef enum smx_causal_alignment {
+  SMX_CAUSAL_TOP_LEFT = 0,   /* query i attends keys j <= i (PyTorch's is_causal) */
+  SMX_CAUSAL_LOWER_RIGHT = 1 /* j <= i + Lk - Lq (FlashAttention's; a KV-cache decoder's) */
+} smx_causal_alignment;
+
+/* The options of attention. Start from smx_attention_defaults(): no mask, not causal, top-left,
+ * scale 1/sqrt(d) (has_scale 0), no GQA, no soft-capping, no sinks, no ALiBi.
+ *   mask:         with mask_kind != SMX_MASK_NONE, broadcast to [B, H, Lq, Lk];
+ *   softcap:      > 0: scores become softcap * tanh(score / softcap); 0: none;
+ *   sinks:        NULL or [H] of q's dtype: one more logit per head in every row's denominator;
+ *   alibi_slopes: NULL or [H] of q's dtype: score -= slope * |i + Lk - Lq - j|. */
+typedef struct smx_attention_options {
+  int32_t mask_kind;        /* an smx_mask_kind */
+  int32_t is_causal;        /* 0 or 1 */
+  int32_t causal_alignment; /* an smx_causal_alignment */
+  int32_t enable_gqa;       /* 0 or 1: H a multiple of the key heads */
+  int32_t has_scale;        /* 0: scale is 1/sqrt(d) */
+  double scale;
+  double softcap;
+  const smx_tensor* mask;
+  const smx_tensor* sinks;
+  const smx_tensor* alibi_slopes;
+} smx_attention_options;
+
+smx_attention_options smx_attention_defaults(void);
+
+/* out = softmax(scale q k^T + bias) v, computed with an online softmax (no score matrix):
+ * q [B, H, Lq, d], k [B, Hk, Lk, d], v [B, Hk, Lk, dv], out [B, H, Lq, dv] (or without B, or
+ * without B and H), one dtype, any strides. lse (NULL: not written) is [B, H, Lq], f64 for f64
+ * data and f32 otherwise. A row with no key left gives out 0 and lse -inf. options may be NULL. */
+smx_status smx_scaled_dot_product_attention(const smx_tensor* q, const smx_tensor* k,
+                                            const smx_tensor* v, const smx_tensor* out,
+                                            const smx_tensor* lse,
+                                            const smx_attention_options* options);
+/* The gradients dq, dk, dv (the shapes and dtype of q, k, v) from the forward call's out and lse
+ * and grad_out = dL/dout; options as in the forward call. */
+smx_status smx_scaled_dot_product_attention_backward(
+    const smx_tensor* grad_out, const smx_tensor* q, const smx_tensor* k, const smx_tensor* v,
+    const smx_tensor* out, const smx_tensor* lse, const smx_tensor* dq, const smx_tensor* dk,
+    const smx_tensor* dv, const smx_attention_options* options);
+
 /* ---- Threads and build information (smx/runtime.h) ------------------------------------------- */
 
 /* The number of threads smx ops may use; 0 or less restores the default (the SMX_NUM_THREADS

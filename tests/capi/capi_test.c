@@ -416,6 +416,55 @@ static void TestLosses(void) {
               "temperature must be finite and > 0");
 }
 
+static void TestAttention(void) {
+  const double kF64 = 1e-14, e = exp(1.0);
+  double q[4] = {1, 0, 0, 1}, k[6] = {1, 0, 0, 1, 1, 1}, v[3] = {1, 2, 3};
+  double out[2] = {0}, lse[2] = {0};
+  const int64_t qs[2] = {2, 2}, ks[2] = {3, 2}, vs[2] = {3, 1}, os[2] = {2, 1}, ls[1] = {2};
+  smx_tensor qt = {q, SMX_F64, 2, qs, NULL}, kt = {k, SMX_F64, 2, ks, NULL};
+  smx_tensor vt = {v, SMX_F64, 2, vs, NULL}, ot = {out, SMX_F64, 2, os, NULL};
+  smx_tensor lt = {lse, SMX_F64, 1, ls, NULL};
+  smx_attention_options o = smx_attention_defaults();
+  o.has_scale = 1;
+  o.scale = 1.0;
+  /* Scores [1, 0, 1] and [0, 1, 1]. */
+  CHECK(smx_scaled_dot_product_attention(&qt, &kt, &vt, &ot, &lt, &o) == SMX_OK);
+  CHECK_NEAR(out[0], 2.0, kF64);
+  CHECK_NEAR(out[1], (1 + 5 * e) / (2 * e + 1), kF64);
+  CHECK_NEAR(lse[0], log(2 * e + 1), kF64);
+  /* Causal, lower-right: row 0 attends keys 0 and 1. */
+  o.is_causal = 1;
+  o.causal_alignment = SMX_CAUSAL_LOWER_RIGHT;
+  CHECK(smx_scaled_dot_product_attention(&qt, &kt, &vt, &ot, NULL, &o) == SMX_OK);
+  CHECK_NEAR(out[0], (e + 2) / (e + 1), kF64);
+  /* A boolean mask that leaves row 1 nothing: 0 and -inf. */
+  unsigned char mask[6] = {1, 0, 1, 0, 0, 0};
+  const int64_t ms[2] = {2, 3};
+  smx_tensor mt = {mask, -1, 2, ms, NULL}; /* a bool mask's dtype field is not read */
+  o = smx_attention_defaults();
+  o.mask_kind = SMX_MASK_BOOL;
+  o.mask = &mt;
+  CHECK(smx_scaled_dot_product_attention(&qt, &kt, &vt, &ot, &lt, &o) == SMX_OK);
+  CHECK(out[1] == 0 && lse[1] == -INFINITY);
+  /* The backward pass: with grad_out = 1, dv sums to the number of attending rows. */
+  o = smx_attention_defaults();
+  double g[2] = {1, 1}, dq[4], dk[6], dv[3];
+  smx_tensor gt = {g, SMX_F64, 2, os, NULL}, dqt = {dq, SMX_F64, 2, qs, NULL};
+  smx_tensor dkt = {dk, SMX_F64, 2, ks, NULL}, dvt = {dv, SMX_F64, 2, vs, NULL};
+  CHECK(smx_scaled_dot_product_attention(&qt, &kt, &vt, &ot, &lt, NULL) == SMX_OK);
+  CHECK(smx_scaled_dot_product_attention_backward(&gt, &qt, &kt, &vt, &ot, &lt, &dqt, &dkt, &dvt,
+                                                  NULL) == SMX_OK);
+  CHECK_NEAR(dv[0] + dv[1] + dv[2], 2.0, kF64);
+  o.mask_kind = 7;
+  CHECK_ERROR(smx_scaled_dot_product_attention(&qt, &kt, &vt, &ot, NULL, &o),
+              SMX_INVALID_ARGUMENT, "mask_kind 7 is not an smx_mask_kind");
+  o.mask_kind = SMX_MASK_ADDITIVE;
+  CHECK_ERROR(smx_scaled_dot_product_attention(&qt, &kt, &vt, &ot, NULL, &o),
+              SMX_INVALID_ARGUMENT, "mask is NULL");
+  CHECK_ERROR(smx_scaled_dot_product_attention(&qt, &vt, &vt, &ot, NULL, NULL),
+              SMX_INVALID_ARGUMENT, "batch and d must agree");
+}
+
 static void TestRuntime(void) {
   CHECK(strcmp(smx_status_string(SMX_OK), "OK") == 0);
   CHECK(strcmp(smx_status_string(SMX_INVALID_ARGUMENT), "INVALID_ARGUMENT") == 0);
@@ -442,6 +491,7 @@ int main(void) {
   TestCalculus();
   TestWeightedLogSumExp();
   TestLosses();
+  TestAttention();
   TestRuntime();
   printf("capi_test (C%ld): %d checks, %d failures\n", (long)__STDC_VERSION__, g_checks,
          g_failures);
