@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Runs the golden cases of softmax, log_softmax, logsumexp, cross_entropy and cross_entropy_probs
-through the smx command line.
+"""Runs the golden cases of softmax, log_softmax, logsumexp, cross_entropy, cross_entropy_probs and
+attention through the smx command line.
 
   golden_cli.py SMX GOLDEN_DIR WORK_DIR
 
@@ -175,19 +175,53 @@ def check_loss_case(smx, case, work):
     return None
 
 
+def check_attention_case(smx, case, work):
+    """attention: out and lse through .npy files (causal: lower-right, as FORMAT.md says)."""
+    dtype, params = case["dtype"], case["params"]
+    float_type = "f4" if dtype == "f32" else "f8"
+    paths = {name: os.path.join(work, "g_" + name + ".npy") for name in ("Q", "K", "V", "O", "lse")}
+    for name in ("Q", "K", "V"):
+        write_npy(paths[name], float_type, case["inputs"][name])
+    args = [smx, "attention", "-q", paths["Q"], "-k", paths["K"], "-v", paths["V"],
+            "-o", paths["O"], "--lse", paths["lse"]]
+    if params.get("causal"):
+        args += ["--causal", "--causal-alignment", "lower_right"]
+    if "scale" in params:
+        args += ["--scale", repr(number(params["scale"]))]
+    for name in ("O", "lse"):
+        if os.path.exists(paths[name]):
+            os.remove(paths[name])
+    result = run(args)
+    if result.returncode != 0:
+        return "exit %d: %s" % (result.returncode, result.stderr.strip())
+    for name in ("O", "lse"):
+        descr, shape, got = npy_util.read_npy(paths[name])
+        expected = case["expected"][name]
+        if descr != "<" + float_type or shape != expected["shape"]:
+            return "%s is %s %s, expected <%s %s" % (name, descr, shape, float_type,
+                                                     expected["shape"])
+        for i, (g, w) in enumerate(zip(got, expected["data"])):
+            if not rel_element_ok(g, number(w), dtype, case["tol"]):
+                return "%s element %d: got %r, expected %r" % (name, i, g, number(w))
+    return None
+
+
 def main():
     smx, golden_dir, work = sys.argv[1:4]
     passed = failed = skipped = 0
     with open(os.path.join(golden_dir, "public.jsonl")) as f:
         cases = [json.loads(line) for line in f if line.strip()]
     for case in cases:
-        if case["op"] not in CLI_NAMES and case["op"] not in LOSS_OPS:
+        if case["op"] == "attention":
+            check = check_attention_case
+        elif case["op"] in CLI_NAMES or case["op"] in LOSS_OPS:
+            first_input = "z" if case["op"] in CLI_NAMES else "logits"
+            if 0 in case["inputs"][first_input]["shape"]:
+                skipped += 1  # the command line rejects empty input by design
+                continue
+            check = check_case if case["op"] in CLI_NAMES else check_loss_case
+        else:
             continue
-        first_input = "z" if case["op"] in CLI_NAMES else "logits"
-        if 0 in case["inputs"][first_input]["shape"]:
-            skipped += 1  # the command line rejects empty input by design
-            continue
-        check = check_case if case["op"] in CLI_NAMES else check_loss_case
         reason = check(smx, case, work)
         if reason is None:
             passed += 1

@@ -18,12 +18,14 @@ int RunDemo(Args args);              // smx demo
 int RunBench(Args args);             // smx bench
 int RunInfo(Args args);              // smx info
 int RunCrossEntropy(Args args);      // smx cross-entropy
+int RunAttention(Args args);         // smx attention
 
 void PrintUsage(std::FILE* out);
 void PrintOpUsage(Op op, std::FILE* out);
 void PrintDemoUsage(std::FILE* out);
 void PrintBenchUsage(std::FILE* out);
 void PrintCrossEntropyUsage(std::FILE* out);
+void PrintAttentionUsage(std::FILE* out);
 void PrintVersion(std::FILE* out);
 
 }  // namespace smx_cli

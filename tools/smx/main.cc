@@ -35,6 +35,7 @@ int Dispatch(const std::vector<std::string_view>& argv) {
   if (const std::optional<Op> op = FindOp(command)) return RunOpCommand(*op, rest);
   if (command == "log_softmax") return RunOpCommand(Op::kLogSoftmax, rest);  // the API's spelling
   if (command == "cross-entropy" || command == "cross_entropy") return RunCrossEntropy(rest);
+  if (command == "attention") return RunAttention(rest);
   if (command == "demo") return RunDemo(rest);
   if (command == "bench") return RunBench(rest);
   if (command == "info") return RunInfo(rest);

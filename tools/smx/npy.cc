@@ -309,6 +309,24 @@ IndexArray ParseNpyIndices(std::string_view file, const std::string& name) {
   return indices;
 }
 
+bool NpyHoldsBooleans(std::string_view file, const std::string& name) {
+  return ParseParts(file, name).descr == "|b1";
+}
+
+BoolArray ParseNpyBooleans(std::string_view file, const std::string& name) {
+  const NpyParts parts = ParseParts(file, name);
+  if (parts.descr != "|b1") {
+    throw RuntimeError("'" + name + "' has dtype '" + Printable(parts.descr) +
+                       "', not booleans ('|b1')");
+  }
+  CheckDataSize(parts, 1, "bool", name);
+  BoolArray mask;
+  mask.shape = parts.shape;
+  mask.values.reserve(parts.data.size());
+  for (const char c : parts.data) mask.values.push_back(c != 0 ? 1 : 0);
+  return mask;
+}
+
 Array ReadNpy(const std::string& path) { return ParseNpy(ReadFile(path), path); }
 
 StagedFile StageNpy(const std::string& path, const Array& array,

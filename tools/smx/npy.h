@@ -34,6 +34,15 @@ bool NpyHoldsIntegers(std::string_view file, const std::string& name);
 // Reads such a file; any other dtype, and an unsigned value above 2^63 - 1, is a RuntimeError.
 IndexArray ParseNpyIndices(std::string_view file, const std::string& name);
 
+// Whether the .npy `file` holds booleans ('|b1'), e.g. an attention mask; and its values as bytes
+// (0 or 1), shape as in the file. Any other dtype is a RuntimeError.
+bool NpyHoldsBooleans(std::string_view file, const std::string& name);
+struct BoolArray {
+  std::vector<std::int64_t> shape;
+  std::vector<std::uint8_t> values;  // row-major
+};
+BoolArray ParseNpyBooleans(std::string_view file, const std::string& name);
+
 // Writes `array` as .npy version 1.0 with `shape` (whose product must match the array's), so that
 // logsumexp can drop the reduced axis. Atomic: see WriteFileAtomically.
 void WriteNpy(const std::string& path, const Array& array, std::span<const std::int64_t> shape);

@@ -19,6 +19,7 @@ void PrintUsage(std::FILE* out) {
       "  smx jacobian    [-T T] [--axis A] [options] [-i IN] [-o OUT] [VALUES...]\n"
       "  smx entropy     [-T T] [--axis A] [options] [-i IN] [-o OUT] [VALUES...]\n"
       "  smx cross-entropy -i LOGITS.npy --target T.npy [options]  loss and gradient\n"
+      "  smx attention -q Q.npy -k K.npy -v V.npy [options]  softmax(q k^T / sqrt(d)) v\n"
       "  smx demo                 worked examples, then a short benchmark\n"
       "  smx bench [options]      speed against a plain copy of the same bytes\n"
       "  smx info                 version, SIMD targets, threads\n"
@@ -33,6 +34,7 @@ void PrintUsage(std::FILE* out) {
       "  smx log-sigmoid -100 0 40         -100 -0.6931471805599453 -4.248354255291589e-18\n"
       "  smx jacobian --explain 2 1 0.5    J = diag(p) - p p^T, step by step\n"
       "  smx cross-entropy -i logits.npy --target labels.npy --grad-out grad.npy\n"
+      "  smx attention -q q.npy -k k.npy -v v.npy --causal -o out.npy --lse lse.npy\n"
       "  printf '1 2 3\\n4 5 6\\n' | smx softmax -i -\n",
       out);
 }
@@ -107,6 +109,39 @@ void PrintOpUsage(Op op, std::FILE* out) {
                  "line; a .npy result drops the axis.\n",
                  OpName(op));
   }
+}
+
+void PrintAttentionUsage(std::FILE* out) {
+  std::fputs(
+      "Usage: smx attention -q Q.npy -k K.npy -v V.npy [--mask M.npy] [--causal]\n"
+      "           [--causal-alignment top_left|lower_right] [--scale S] [--softcap C]\n"
+      "           [--gqa] [--sinks S.npy] [--alibi-slopes A.npy] [-o OUT] [--lse LSE]\n"
+      "           [--precision N]\n"
+      "\n"
+      "Scaled dot-product attention, softmax(scale q k^T + bias) v, as PyTorch's\n"
+      "F.scaled_dot_product_attention, computed with an online softmax (the score\n"
+      "matrix is never stored). Q.npy is (L, d), (H, L, d) or (B, H, L, d) in f16, f32\n"
+      "or f64; K.npy and V.npy have the same rank and dtype, with their own length\n"
+      "(and head count, with --gqa).\n"
+      "\n"
+      "  --mask M.npy           bool (True attends) or the queries' dtype (added to the\n"
+      "                         scores; -inf leaves a key out), broadcast to (B, H, Lq, Lk)\n"
+      "  --causal               query i attends keys j <= i (top_left, PyTorch's) or\n"
+      "                         j <= i + Lk - Lq (--causal-alignment lower_right)\n"
+      "  --scale S              the scores' scale (default 1/sqrt(d))\n"
+      "  --softcap C            scores become C tanh(score / C) (Gemma 2)\n"
+      "  --gqa                  grouped-query heads: H a multiple of the key heads\n"
+      "  --sinks S.npy          one logit per head (H,) added to every row's denominator\n"
+      "  --alibi-slopes A.npy   per head (H,): score -= slope |i + Lk - Lq - j|\n"
+      "  -o OUT                 write the output (Q's shape with V's last size): .npy or\n"
+      "                         .csv; default: print it, one row per line\n"
+      "  --lse LSE              write the rows' logsumexp (Q's shape without d; f64 for\n"
+      "                         f64 data, else f32): .npy, .csv, or - to print it\n"
+      "  --precision N          print N significant digits (default: the fewest that\n"
+      "                         read back as the same value)\n"
+      "\n"
+      "A query row with no key left gives 0 (and lse -inf), never NaN.\n",
+      out);
 }
 
 void PrintCrossEntropyUsage(std::FILE* out) {
