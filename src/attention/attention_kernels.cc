@@ -8,6 +8,7 @@
 // clang-format on
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include "attention/kernels.h"
@@ -165,6 +166,21 @@ void Gemm(const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c, std::s
     GemmOneRow(a + i * row_step, k_step, b, ldb, c + i * ldc, n, depth, accumulate);
 }
 
+// Decoding reads keys and values once, at memory speed: each kernel prefetches the rows this many
+// keys ahead (H = 32, Lk = 32768, d = 128, 2 threads: 28.3 -> 26.7 ms, 40 GB/s of a 44 GB/s read
+// stream; 8 and 32 keys measured alike, 64 worse). A prefetch never faults; the addresses past
+// the caller's arrays are formed as integers.
+constexpr std::size_t kPrefetchKeys = 16;
+
+template <typename T>
+HWY_INLINE void PrefetchRow(const T* row, std::size_t ahead, std::size_t stride,
+                            std::size_t bytes) {
+  const auto first = reinterpret_cast<std::uintptr_t>(row) + ahead * stride * sizeof(T);
+  for (std::size_t line = 0; line < bytes; line += 64) {
+    __builtin_prefetch(reinterpret_cast<const char*>(first + line), 0, 3);
+  }
+}
+
 // Four keys at a time: four dot products over depth in vectors, then one reduction each.
 template <typename T>
 void GemmNT(const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c, std::size_t ldc,
@@ -182,6 +198,9 @@ void GemmNT(const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c, std:
     };
     std::size_t j = 0;
     for (; j + 4 <= n; j += 4) {
+      for (std::size_t r = 0; r < 4; ++r) {
+        PrefetchRow(b + (j + r) * ldb, kPrefetchKeys, ldb, depth * sizeof(T));
+      }
       const T* b0 = b + j * ldb;
       const T* b1 = b0 + ldb;
       const T* b2 = b1 + ldb;
@@ -224,6 +243,7 @@ void AccumulateAttended(const T* p, std::size_t ldp, const T* v, std::size_t ldv
       auto o0 = hn::LoadU(d, oi + col), o1 = hn::LoadU(d, oi + col + N);
       auto o2 = hn::LoadU(d, oi + col + 2 * N), o3 = hn::LoadU(d, oi + col + 3 * N);
       for (std::size_t k = 0; k < depth; ++k) {
+        PrefetchRow(v + k * ldv + col, kPrefetchKeys, ldv, 4 * N * sizeof(T));
         if (pi[k] == 0) continue;
         const auto w = hn::Set(d, pi[k]);
         const T* vk = v + k * ldv + col;
