@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "args.h"
+#include "bench_attention.h"
 #include "bench_core.h"
 #include "commands.h"
 #include "heap_tracker.h"
@@ -57,6 +58,8 @@ std::vector<BenchOp> AllBenchOps() {
 
 struct BenchArgs {
   std::vector<Shape> shapes = kDefaultShapes;
+  bool shape_given = false;
+  bool attention = false;  // --op attention: its own table (bench_attention.cc)
   std::vector<BenchOp> ops = AllBenchOps();
   std::vector<int> threads;
   int reps = kDefaultReps;
@@ -89,16 +92,18 @@ BenchArgs ParseBenchArgs(Args args) {
     const std::string name = reader.TakeOption();
     if (name == "--shape") {
       parsed.shapes = {ParseShape(reader.TakeValue())};
+      parsed.shape_given = true;
     } else if (name == "--op") {
       const std::string op = reader.TakeValue();
+      parsed.attention = op == "attention";
       parsed.ops.clear();
       for (const BenchOp& b : AllBenchOps()) {
         if (b.name == op) parsed.ops = {b};
       }
-      if (parsed.ops.empty()) {
+      if (parsed.ops.empty() && !parsed.attention) {
         throw UsageError("invalid --op '" + op +
-                         "': must be softmax, log-softmax, logsumexp, softmax-backward or "
-                         "cross-entropy");
+                         "': must be softmax, log-softmax, logsumexp, softmax-backward, "
+                         "cross-entropy or attention");
       }
     } else if (name == "--threads") {
       parsed.threads = {ParseIntValue(name, reader.TakeValue(), 1, 1024)};
@@ -215,6 +220,12 @@ int RunBench(Args raw_args) {
   const BenchArgs args = ParseBenchArgs(raw_args);
   if (args.help) {
     PrintBenchUsage(stdout);
+    return kExitOk;
+  }
+  if (args.attention) {  // --shape LxD: the sequence length and the head dim
+    std::vector<AttentionShape> shapes = kDefaultAttentionShapes;
+    if (args.shape_given) shapes = {{args.shapes[0].rows, args.shapes[0].cols}};
+    RunAttentionBench(shapes, args.threads, args.reps == kDefaultReps ? 3 : args.reps, args.json);
     return kExitOk;
   }
   if (!args.json) {
