@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The peer benchmark in one command: sets up what is missing (setup.sh), builds the C++ part into
 # build-peers/, runs the C++ and Python processes and writes bench/peers/results/ (RESULTS.md,
-# throughput.png, raw.jsonl; TRAINING.md and training.jsonl for the training ops). Arguments go to
-# report.py (--quick: a short check, for training.py too).
+# throughput.png, raw.jsonl; TRAINING.md and training.jsonl for the training ops; ATTENTION.md and
+# attention.jsonl for attention). Arguments go to report.py (--quick: a short check, for
+# training.py and attention.py too).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 venv=${SMX_PEERS_VENV:-$here/.venv}
@@ -20,3 +21,6 @@ quick=()
 for a in "$@"; do [ "$a" = --quick ] && quick=(--quick); done
 "$venv/bin/python" "$here/training.py" "${quick[@]}" --markdown "$here/results/TRAINING.md" \
   > "$here/results/training.jsonl"
+# Attention beside PyTorch's scaled_dot_product_attention: results/ATTENTION.md.
+"$venv/bin/python" "$here/attention.py" "${quick[@]}" --markdown "$here/results/ATTENTION.md" \
+  > "$here/results/attention.jsonl"
