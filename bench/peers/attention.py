@@ -6,7 +6,7 @@ pass) against torch.nn.functional.scaled_dot_product_attention (and autograd), f
 
 Training shapes: [1, 16, L, d] for q, k and v (B H = 16), causal and not; forward, and forward +
 backward (grad_out given, the gradients of q, k and v). Decoding: B = 1, H = 32, d = 128, one
-query against Lk keys. Each entry is warmed up, then timed in --rounds rounds with smx and torch
+query against Lk keys. bf16: forward at L <= 2048, reported without a bar. Each entry is warmed up, then timed in --rounds rounds with smx and torch
 alternating; figures are medians. Throughput is GFLOP/s of the score and value products:
 forward 4 L^2 d (B H), half of it causal; backward counted as 2.5 times the forward (its five
 tile products), as FlashAttention counts. Prints one JSON object per line; --markdown writes a table.
@@ -114,6 +114,31 @@ def main() -> int:
                         record[f"{key}_speedup"] = record[f"torch_{key}_s"] / record[f"smx_{key}_s"]
                     emit(**record)
                     rows.append(record)
+        # bf16 in and out (smx widens to f32 on packing; PyTorch runs oneDNN's bf16 kernels):
+        # reported beside each other, forward only, no bar.
+        for length in lengths:
+            if length > 2048:
+                continue
+            for d in dims:
+                q, k, v = (torch.randn(1, 16, length, d, generator=gen).bfloat16() for _ in range(3))
+                out = smx.scaled_dot_product_attention(q, k, v)
+
+                def smx_bf16():
+                    smx.scaled_dot_product_attention(q, k, v, out=out)
+
+                def torch_bf16():
+                    with torch.no_grad():
+                        F.scaled_dot_product_attention(q, k, v)
+
+                flops = 4.0 * 16 * length * length * d
+                record = dict(kind="attention", mode="bf16", L=length, d=d, threads=threads,
+                              rounds=rounds, smx_s=seconds(smx_bf16, rounds),
+                              torch_s=seconds(torch_bf16, rounds))
+                record["smx_gflops"] = flops / record["smx_s"] / 1e9
+                record["torch_gflops"] = flops / record["torch_s"] / 1e9
+                record["speedup"] = record["torch_s"] / record["smx_s"]
+                emit(**record)
+                rows.append(record)
         for lk in decode:
             q = torch.randn(1, 32, 1, 128, generator=gen)
             k, v = (torch.randn(1, 32, lk, 128, generator=gen) for _ in range(2))
@@ -159,6 +184,13 @@ def main() -> int:
             if r["mode"] == "decode":
                 lines.append(f"| {r['Lk']} | {r['threads']} | {r['smx_s'] * 1e3:.2f} | "
                              f"{r['torch_s'] * 1e3:.2f} | {r['speedup']:.2f}x |")
+        lines += ["", "bf16 in and out, forward, GFLOP/s (no bar: Highway 1.0.3 has no bf16 "
+                  "dot-product target, so smx computes in f32):", "",
+                  "| L | d | threads | smx | torch | speedup |", "|---:|---:|---:|---:|---:|---:|"]
+        for r in rows:
+            if r["mode"] == "bf16":
+                lines.append(f"| {r['L']} | {r['d']} | {r['threads']} | {r['smx_gflops']:.0f} | "
+                             f"{r['torch_gflops']:.0f} | {r['speedup']:.2f}x |")
         with open(args.markdown, "w") as f:
             f.write("\n".join(lines) + "\n")
     return 0
