@@ -29,8 +29,6 @@ namespace {
 using internal::AttentionPlan;
 using internal::ComputeType;
 using internal::KernelsOf;
-using internal::kKeyBlock;
-using internal::kQueryBlock;
 using internal::RoundUp;
 using internal::View4;
 
@@ -132,11 +130,9 @@ void KeySide(const AttentionPlan& p, const Tensors<S>& t, const std::vector<Comp
              std::int64_t begin, std::int64_t end) {
   using C = ComputeType<S>;
   const internal::AttentionKernels<C>& kern = KernelsOf<C>(internal::GetAttentionKernels());
-  const auto lanes = static_cast<std::int64_t>(kern.lanes);
-  const std::int64_t block_q = std::min(kQueryBlock, p.lq);
-  const std::int64_t block_k = RoundUp(std::min(kKeyBlock, p.lk), lanes);
-  const std::int64_t d_pad = RoundUp(std::max<std::int64_t>(p.d, 1), lanes);
-  const std::int64_t dv_pad = RoundUp(std::max<std::int64_t>(p.dv, 1), lanes);
+  const internal::TileSizes sizes(p, kern.lanes);
+  const std::int64_t lanes = sizes.lanes, block_q = sizes.block_q, block_k = sizes.block_k;
+  const std::int64_t d_pad = sizes.d_pad, dv_pad = sizes.dv_pad;
   const std::int64_t key_blocks = (p.lk + block_k - 1) / block_k;
   const std::int64_t group = p.heads / p.kv_heads;
   ScoreTiles<C> w(p, block_q, block_k, d_pad, dv_pad, /*query_block=*/true);
@@ -190,11 +186,9 @@ void QuerySide(const AttentionPlan& p, const Tensors<S>& t,
                const std::vector<ComputeType<S>>& delta, std::int64_t begin, std::int64_t end) {
   using C = ComputeType<S>;
   const internal::AttentionKernels<C>& kern = KernelsOf<C>(internal::GetAttentionKernels());
-  const auto lanes = static_cast<std::int64_t>(kern.lanes);
-  const std::int64_t block_q = std::min(kQueryBlock, p.lq);
-  const std::int64_t block_k = RoundUp(std::min(kKeyBlock, std::max<std::int64_t>(p.lk, 1)), lanes);
-  const std::int64_t d_pad = RoundUp(std::max<std::int64_t>(p.d, 1), lanes);
-  const std::int64_t dv_pad = RoundUp(std::max<std::int64_t>(p.dv, 1), lanes);
+  const internal::TileSizes sizes(p, kern.lanes);
+  const std::int64_t lanes = sizes.lanes, block_q = sizes.block_q, block_k = sizes.block_k;
+  const std::int64_t d_pad = sizes.d_pad, dv_pad = sizes.dv_pad;
   const std::int64_t query_blocks = (p.lq + block_q - 1) / block_q;
   const std::int64_t group = p.kv_heads > 0 ? p.heads / p.kv_heads : 1;
   ScoreTiles<C> w(p, block_q, block_k, d_pad, dv_pad, /*query_block=*/true);
@@ -263,11 +257,9 @@ void HeadTasks(const AttentionPlan& p, const Tensors<S>& t,
                const std::vector<ComputeType<S>>& delta, std::int64_t begin, std::int64_t end) {
   using C = ComputeType<S>;
   const internal::AttentionKernels<C>& kern = KernelsOf<C>(internal::GetAttentionKernels());
-  const auto lanes = static_cast<std::int64_t>(kern.lanes);
-  const std::int64_t block_q = std::min(kQueryBlock, p.lq);
-  const std::int64_t block_k = RoundUp(std::min(kKeyBlock, p.lk), lanes);
-  const std::int64_t d_pad = RoundUp(std::max<std::int64_t>(p.d, 1), lanes);
-  const std::int64_t dv_pad = RoundUp(std::max<std::int64_t>(p.dv, 1), lanes);
+  const internal::TileSizes sizes(p, kern.lanes);
+  const std::int64_t lanes = sizes.lanes, block_q = sizes.block_q, block_k = sizes.block_k;
+  const std::int64_t d_pad = sizes.d_pad, dv_pad = sizes.dv_pad;
   const std::int64_t group = p.heads / p.kv_heads;
   const std::int64_t rows_all = group * p.lq;
   ScoreTiles<C> w(p, block_q, block_k, d_pad, dv_pad, /*query_block=*/false);
@@ -381,6 +373,7 @@ Status scaled_dot_product_attention_backward(const ConstTensorRef& grad_out,
                  internal::AlignRight(dk.layout, 4),
                  internal::AlignRight(dv.layout, 4)};
     const std::int64_t rows = p.batch * p.heads * p.lq;
+    const internal::TileSizes sizes(p, KernelsOf<C>(internal::GetAttentionKernels()).lanes);
     // Phase 1: D = rowsum(grad_out * out), summed in double.
     std::vector<C> delta(static_cast<std::size_t>(rows));
     internal::ParallelFor(rows, internal::ThreadsFor(rows * std::max<std::int64_t>(p.dv, 1), rows),
@@ -412,19 +405,14 @@ Status scaled_dot_product_attention_backward(const ConstTensorRef& grad_out,
     }
     // Phase 2: dk, dv (Lk = 0: nothing to write).
     if (p.lk > 0 && p.kv_heads > 0) {
-      // Key blocks as KeySide sizes them (rounded up to the vector).
-      const auto lanes =
-          static_cast<std::int64_t>(KernelsOf<C>(internal::GetAttentionKernels()).lanes);
-      const std::int64_t block_k = RoundUp(std::min(kKeyBlock, p.lk), lanes);
-      const std::int64_t key_tasks = p.batch * p.kv_heads * ((p.lk + block_k - 1) / block_k);
+      const std::int64_t key_tasks = p.batch * p.kv_heads * sizes.KeyBlocks(p);
       internal::ParallelFor(
           key_tasks, internal::ThreadsFor(work, key_tasks),
           [&](std::int64_t begin, std::int64_t end) { KeySide<S>(p, t, delta, begin, end); });
     }
     // Phase 3: dq.
     if (p.lq > 0 && p.heads > 0) {
-      const std::int64_t block_q = std::min(kQueryBlock, p.lq);
-      const std::int64_t query_tasks = p.batch * p.heads * ((p.lq + block_q - 1) / block_q);
+      const std::int64_t query_tasks = p.batch * p.heads * sizes.QueryBlocks(p);
       internal::ParallelFor(
           query_tasks, internal::ThreadsFor(work, query_tasks),
           [&](std::int64_t begin, std::int64_t end) { QuerySide<S>(p, t, delta, begin, end); });

@@ -22,7 +22,6 @@ namespace smx {
 namespace {
 
 using internal::KernelsOf;
-using internal::kKeyBlock;
 using internal::kQueryBlock;
 using internal::RoundUp;
 
@@ -118,9 +117,9 @@ class ForwardWorker {
         v_(v),
         kern_(KernelsOf<C>(internal::GetAttentionKernels())),
         lanes_(static_cast<std::int64_t>(kern_.lanes)),
-        block_q_(std::min(kQueryBlock, p.lq)),
-        block_k_(RoundUp(std::min(kKeyBlock, std::max<std::int64_t>(p.lk, 1)), lanes_)),
-        dv_pad_(RoundUp(std::max<std::int64_t>(p.dv, 1), lanes_)),
+        block_q_(internal::TileSizes(p, kern_.lanes).block_q),
+        block_k_(internal::TileSizes(p, kern_.lanes).block_k),
+        dv_pad_(internal::TileSizes(p, kern_.lanes).dv_pad),
         group_(p.kv_heads > 0 ? p.heads / p.kv_heads : 1),
         tiles_(p, k, v, block_k_, lanes_, dv_pad_),
         // Keys and values can be read in place: rows of unit stride in the compute type, and
@@ -293,8 +292,8 @@ void SplitKeyForward(const internal::AttentionPlan& p, const S* q, const S* k, c
   using C = internal::ComputeType<S>;
   const std::int64_t chunks = (p.lk + kSplitKeys - 1) / kSplitKeys;
   const std::int64_t heads = p.batch * p.heads, rows = p.lq;
-  const auto lanes = static_cast<std::int64_t>(KernelsOf<C>(internal::GetAttentionKernels()).lanes);
-  const std::int64_t dv_pad = RoundUp(std::max<std::int64_t>(p.dv, 1), lanes);  // as the workers
+  const std::int64_t dv_pad =
+      internal::TileSizes(p, KernelsOf<C>(internal::GetAttentionKernels()).lanes).dv_pad;
   const std::int64_t state_size = rows * (dv_pad + 2);  // per chunk: m, l and o of every row
   std::vector<C> states(static_cast<std::size_t>(heads * chunks * state_size));
   internal::ParallelFor(heads * chunks, threads, [&](std::int64_t begin, std::int64_t end) {

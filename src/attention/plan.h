@@ -59,6 +59,20 @@ inline std::int64_t RoundUp(std::int64_t n, std::int64_t unit) {
   return (n + unit - 1) / unit * unit;
 }
 
+// The tiles of a call on a target of `lanes` lanes: query blocks of block_q rows, key tiles of
+// block_k keys (a multiple of lanes), and rows of d and dv padded to whole vectors.
+struct TileSizes {
+  std::int64_t lanes, block_q, block_k, d_pad, dv_pad;
+  TileSizes(const AttentionPlan& p, std::size_t target_lanes)
+      : lanes(static_cast<std::int64_t>(target_lanes)),
+        block_q(std::min(kQueryBlock, p.lq)),
+        block_k(RoundUp(std::min(kKeyBlock, std::max<std::int64_t>(p.lk, 1)), lanes)),
+        d_pad(RoundUp(std::max<std::int64_t>(p.d, 1), lanes)),
+        dv_pad(RoundUp(std::max<std::int64_t>(p.dv, 1), lanes)) {}
+  std::int64_t QueryBlocks(const AttentionPlan& p) const { return (p.lq + block_q - 1) / block_q; }
+  std::int64_t KeyBlocks(const AttentionPlan& p) const { return (p.lk + block_k - 1) / block_k; }
+};
+
 // How row i (query head h) shapes the scores of keys [j0, j0 + keys): mask_row is its row of the
 // mask tile (FillMaskTile), or null.
 template <typename C>

@@ -40,22 +40,14 @@ struct AttentionArgs {
 };
 
 std::string TakePath(ArgReader& reader, const std::string& option) {
-  std::string path = reader.TakeValue();
-  if (path.empty()) throw UsageError("option '" + option + "' needs a file name");
-  if (LowerExtension(path) != ".npy") {
-    throw UsageError(option + " '" + path + "': attention reads .npy files");
-  }
+  std::string path = TakeFileName(reader, option);
+  CheckNpyPath("attention", option, path);
   return path;
 }
 
 std::string TakeOutput(ArgReader& reader, const std::string& option) {
-  std::string path = reader.TakeValue();
-  if (path.empty()) throw UsageError("option '" + option + "' needs a file name");
-  const std::string extension = LowerExtension(path);
-  if (path != "-" && extension != ".npy" && extension != ".csv") {
-    throw UsageError("cannot tell the output format of '" + path + "' (" + option +
-                     "): name it .npy or .csv");
-  }
+  std::string path = TakeFileName(reader, option);
+  if (path != "-") CheckOutputPath(option, path);
   return path;
 }
 

@@ -40,26 +40,6 @@ struct CrossEntropyArgs {
   bool help = false;
 };
 
-std::string TakePath(ArgReader& reader, const std::string& option) {
-  std::string path = reader.TakeValue();
-  if (path.empty()) throw UsageError("option '" + option + "' needs a file name");
-  return path;
-}
-
-void CheckNpyPath(const std::string& option, const std::string& path) {
-  if (LowerExtension(path) != ".npy") {
-    throw UsageError(option + " '" + path + "': cross-entropy reads .npy files");
-  }
-}
-
-void CheckOutputPath(const std::string& option, const std::string& path) {
-  const std::string extension = LowerExtension(path);
-  if (extension != ".npy" && extension != ".csv") {
-    throw UsageError("cannot tell the output format of '" + path + "' (" + option +
-                     "): name it .npy or .csv");
-  }
-}
-
 CrossEntropyArgs ParseCrossEntropyArgs(Args args) {
   CrossEntropyArgs parsed;
   ArgReader reader(args);
@@ -70,15 +50,15 @@ CrossEntropyArgs ParseCrossEntropyArgs(Args args) {
     }
     const std::string name = reader.TakeOption();
     if (name == "-i" || name == "--input") {
-      parsed.input = TakePath(reader, name);
+      parsed.input = TakeFileName(reader, name);
     } else if (name == "--target" || name == "-t") {
-      parsed.target = TakePath(reader, name);
+      parsed.target = TakeFileName(reader, name);
     } else if (name == "--weight" || name == "-w") {
-      parsed.weight = TakePath(reader, name);
+      parsed.weight = TakeFileName(reader, name);
     } else if (name == "-o" || name == "--output") {
-      parsed.output = TakePath(reader, name);
+      parsed.output = TakeFileName(reader, name);
     } else if (name == "--grad-out") {
-      parsed.grad_output = TakePath(reader, name);
+      parsed.grad_output = TakeFileName(reader, name);
     } else if (name == "--ignore-index") {
       const std::string text = reader.TakeValue();
       const std::optional<long long> value = ParseInteger(text);
@@ -113,9 +93,9 @@ CrossEntropyArgs ParseCrossEntropyArgs(Args args) {
   if (parsed.target.empty()) {
     throw UsageError("no target: give --target T.npy (class indices or probabilities)");
   }
-  CheckNpyPath("-i", parsed.input);
-  CheckNpyPath("--target", parsed.target);
-  if (!parsed.weight.empty()) CheckNpyPath("--weight", parsed.weight);
+  CheckNpyPath("cross-entropy", "-i", parsed.input);
+  CheckNpyPath("cross-entropy", "--target", parsed.target);
+  if (!parsed.weight.empty()) CheckNpyPath("cross-entropy", "--weight", parsed.weight);
   if (!parsed.output.empty() && parsed.output != "-") CheckOutputPath("-o", parsed.output);
   if (!parsed.grad_output.empty()) CheckOutputPath("--grad-out", parsed.grad_output);
   if (!parsed.grad_output.empty() && parsed.grad_output == parsed.output) {

@@ -58,6 +58,26 @@ std::string LowerExtension(const std::string& path) {
   return extension;
 }
 
+std::string TakeFileName(ArgReader& reader, const std::string& option) {
+  std::string path = reader.TakeValue();
+  if (path.empty()) throw UsageError("option '" + option + "' needs a file name");
+  return path;
+}
+
+void CheckNpyPath(const char* command, const std::string& option, const std::string& path) {
+  if (LowerExtension(path) != ".npy") {
+    throw UsageError(option + " '" + path + "': " + command + " reads .npy files");
+  }
+}
+
+void CheckOutputPath(const std::string& option, const std::string& path) {
+  const std::string extension = LowerExtension(path);
+  if (extension != ".npy" && extension != ".csv") {
+    throw UsageError("cannot tell the output format of '" + path + "' (" + option +
+                     "): name it .npy or .csv");
+  }
+}
+
 OpArgs ParseOpArgs(Op op, std::span<const std::string_view> args) {
   OpArgs parsed;
   parsed.op = op;
@@ -76,8 +96,8 @@ OpArgs ParseOpArgs(Op op, std::span<const std::string_view> args) {
       parsed.temperature = ParseTemperature(reader.TakeValue());
     } else if (name == "--axis" || name == "-a") {
       if (!TakesAxis(op)) {
-        throw UsageError(std::string(OpName(op)) + " works elementwise and takes no axis (" +
-                         name + ")");
+        throw UsageError(std::string(OpName(op)) + " works elementwise and takes no axis (" + name +
+                         ")");
       }
       parsed.axis = ParseIntValue(name, reader.TakeValue(), -smx::kMaxRank, smx::kMaxRank - 1);
     } else if (name == "--dtype") {

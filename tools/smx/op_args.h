@@ -33,6 +33,14 @@ OpArgs ParseOpArgs(Op op, std::span<const std::string_view> args);
 // "x.npy" -> ".npy"; the extension in lower case, or "" if none.
 std::string LowerExtension(const std::string& path);
 
+// The file commands' paths (cross-entropy, attention). TakeFileName: the value of `option`, a
+// UsageError when empty. CheckNpyPath: a UsageError unless `path` is a .npy file ("-i 'x.txt':
+// cross-entropy reads .npy files"). CheckOutputPath: a UsageError unless `path` is .npy or .csv.
+class ArgReader;
+std::string TakeFileName(ArgReader& reader, const std::string& option);
+void CheckNpyPath(const char* command, const std::string& option, const std::string& path);
+void CheckOutputPath(const std::string& option, const std::string& path);
+
 }  // namespace smx_cli
 
 #endif  // SMX_TOOLS_OP_ARGS_H_
