@@ -677,7 +677,8 @@ TEST_P(Attention, BackwardEdgeCases) {
     c.mask[c.lk + 3] = c.mask[c.lk + 140] = 0;
     FillInputs(c, rng);
     Case clean = c;
-    const std::size_t k3 = static_cast<std::size_t>(c.lk + 3), k140 = static_cast<std::size_t>(c.lk + 140);
+    const std::size_t k3 = static_cast<std::size_t>(c.lk + 3),
+                      k140 = static_cast<std::size_t>(c.lk + 140);
     c.k[k3 * c.d] = kNaN;
     c.v[k140 * c.dv + 1] = std::numeric_limits<double>::infinity();
     c.k[k140 * c.d + 2] = -std::numeric_limits<double>::infinity();
@@ -836,6 +837,15 @@ TEST(AttentionErrors, NameTheProblem) {
   EXPECT_TRUE(contains(backward(smx::TensorView<const float>(out, o_bad).ref(),
                                 smx::TensorView<float>(dq, qs).ref()),
                        "grad_out must be f32 [2, 3, 6] like out"));
+  // Gradients over an input, or over each other: an error, nothing written.
+  EXPECT_TRUE(contains(backward(gv, smx::TensorView<float>(q, qs).ref()), "dq overlaps q"));
+  EXPECT_TRUE(
+      contains(smx::scaled_dot_product_attention_backward(
+                   gv, qv, kv, vv, smx::TensorView<const float>(out, os).ref(), lv,
+                   smx::TensorView<float>(dk, qs).ref(), smx::TensorView<float>(dk, ks).ref(),
+                   smx::TensorView<float>(dv, vs).ref())
+                   .message(),
+               "dq overlaps dk"));
 }
 
 // Decoding with more than 8192 keys splits them into chunks, one task each, and merges the

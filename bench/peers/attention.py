@@ -6,10 +6,12 @@ pass) against torch.nn.functional.scaled_dot_product_attention (and autograd), f
 
 Training shapes: [1, 16, L, d] for q, k and v (B H = 16), causal and not; forward, and forward +
 backward (grad_out given, the gradients of q, k and v). Decoding: B = 1, H = 32, d = 128, one
-query against Lk keys. bf16: forward at L <= 2048, reported without a bar. Each entry is warmed up, then timed in --rounds rounds with smx and torch
-alternating; figures are medians. Throughput is GFLOP/s of the score and value products:
-forward 4 L^2 d (B H), half of it causal; backward counted as 2.5 times the forward (its five
-tile products), as FlashAttention counts. Prints one JSON object per line; --markdown writes a table.
+query against Lk keys. bf16: forward at L <= 2048, reported without a bar. Each pair of entries
+(smx and torch) is warmed up, then timed in --rounds rounds (1 at L = 8192; decoding at least 9),
+alternating, the order swapped every round; figures are medians. Throughput is GFLOP/s of the
+score and value products: forward 4 L^2 d (B H), half of it causal; backward counted as 2.5
+times the forward (its five tile products), as FlashAttention counts. Prints one JSON object per
+line; --markdown writes a table.
 """
 
 from __future__ import annotations
@@ -27,19 +29,25 @@ def emit(**record) -> None:
     print(json.dumps(record), flush=True)
 
 
-def seconds(run, rounds: int, min_seconds: float = 0.2) -> float:
-    run()
-    once = time.perf_counter()
-    run()
-    once = time.perf_counter() - once
-    calls = max(1, math.ceil(min_seconds / max(once, 1e-9)))
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(calls):
-            run()
-        times.append((time.perf_counter() - start) / calls)
-    return float(np.median(times))
+def paired(smx_run, torch_run, rounds: int, min_seconds: float = 0.2) -> tuple:
+    """Median seconds per call of each, timed in alternating rounds (the order swapped every
+    round), so that both see the same state of the machine."""
+    runs = (smx_run, torch_run)
+    calls = []
+    for run in runs:
+        run()
+        once = time.perf_counter()
+        run()
+        once = time.perf_counter() - once
+        calls.append(max(1, math.ceil(min_seconds / max(once, 1e-9))))
+    times = ([], [])
+    for r in range(rounds):
+        for k in ((0, 1) if r % 2 == 0 else (1, 0)):
+            start = time.perf_counter()
+            for _ in range(calls[k]):
+                runs[k]()
+            times[k].append((time.perf_counter() - start) / calls[k])
+    return float(np.median(times[0])), float(np.median(times[1]))
 
 
 def main() -> int:
@@ -103,10 +111,9 @@ def main() -> int:
                     n = 1 if length >= 8192 else rounds
                     record = dict(kind="attention", mode="train", L=length, d=d, causal=causal,
                                   threads=threads, rounds=n)
-                    record["smx_fwd_s"] = seconds(smx_fwd, n)
-                    record["torch_fwd_s"] = seconds(torch_fwd, n)
-                    record["smx_fwd_bwd_s"] = seconds(smx_fwd_bwd, n)
-                    record["torch_fwd_bwd_s"] = seconds(torch_fwd_bwd, n)
+                    record["smx_fwd_s"], record["torch_fwd_s"] = paired(smx_fwd, torch_fwd, n)
+                    record["smx_fwd_bwd_s"], record["torch_fwd_bwd_s"] = paired(
+                        smx_fwd_bwd, torch_fwd_bwd, n)
                     for key in ("fwd", "fwd_bwd"):
                         work = flops * (3.5 if key == "fwd_bwd" else 1.0)
                         record[f"smx_{key}_gflops"] = work / record[f"smx_{key}_s"] / 1e9
@@ -131,9 +138,9 @@ def main() -> int:
                         F.scaled_dot_product_attention(q, k, v)
 
                 flops = 4.0 * 16 * length * length * d
+                smx_s, torch_s = paired(smx_bf16, torch_bf16, rounds)
                 record = dict(kind="attention", mode="bf16", L=length, d=d, threads=threads,
-                              rounds=rounds, smx_s=seconds(smx_bf16, rounds),
-                              torch_s=seconds(torch_bf16, rounds))
+                              rounds=rounds, smx_s=smx_s, torch_s=torch_s)
                 record["smx_gflops"] = flops / record["smx_s"] / 1e9
                 record["torch_gflops"] = flops / record["torch_s"] / 1e9
                 record["speedup"] = record["torch_s"] / record["smx_s"]
@@ -152,8 +159,11 @@ def main() -> int:
                 with torch.no_grad():
                     F.scaled_dot_product_attention(q, k, v)
 
-            record = dict(kind="attention", mode="decode", Lk=lk, threads=threads, rounds=rounds,
-                          smx_s=seconds(smx_decode, rounds), torch_s=seconds(torch_decode, rounds))
+            # Decoding calls take milliseconds: more rounds cost little and steady the medians.
+            decode_rounds = max(rounds, 9)
+            smx_s, torch_s = paired(smx_decode, torch_decode, decode_rounds)
+            record = dict(kind="attention", mode="decode", Lk=lk, threads=threads,
+                          rounds=decode_rounds, smx_s=smx_s, torch_s=torch_s)
             record["speedup"] = record["torch_s"] / record["smx_s"]
             emit(**record)
             rows.append(record)

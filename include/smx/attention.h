@@ -2,7 +2,9 @@
 // online softmax: each query row keeps a running max m, a running sum l and its output row, and a
 // tile of keys updates them (m' = max(m, tile max), l' = l e^(m - m') + sum_j e^(s_j - m'),
 // O' = O e^(m - m') + sum_j e^(s_j - m') v_j). The score matrix is never stored: extra memory is a
-// few tiles per thread, O(tile * (d + dv)), whatever L is.
+// few tiles per thread and, so that they are packed once, the keys and values of the head a
+// thread works on (O(Lk (d + dv)), at most 32 MiB per thread; longer heads are packed tile by
+// tile), never O(Lq Lk).
 //
 // Shapes follow PyTorch's torch.nn.functional.scaled_dot_product_attention: q [B, H, Lq, d],
 // k [B, Hk, Lk, d], v [B, Hk, Lk, dv], out [B, H, Lq, dv]; or the same without B ([H, L, d]) or
@@ -111,9 +113,11 @@ Status scaled_dot_product_attention(const ConstTensorRef& q, const ConstTensorRe
 //   dv_j = sum_i P_ij grad_out_i,   dS_ij = P_ij (grad_out_i . v_j - D_i) (ds/du: softcap's
 //   1 - tanh^2), dq_i = scale sum_j dS_ij k_j,   dk_j = scale sum_i dS_ij q_i.
 // Keys a row leaves out add nothing to its gradients (their P is 0 by selection: a NaN there does
-// not leak). sinks and alibi_slopes get no gradient. Errors as the forward pass, plus grad_out and
-// out of another shape than out's, lse of another shape, dq, dk or dv of another shape or dtype.
-// Extra memory: one float per query row (D), and tiles per thread.
+// not leak). sinks and alibi_slopes get no gradient. Errors as the forward pass, plus grad_out of
+// another shape than out's, lse of another shape, dq, dk or dv of another shape or dtype. dq, dk
+// and dv must not overlap the inputs. Extra memory: one value per query row (D), tiles per
+// thread and, when a thread takes a whole (batch, key head), its query heads' q, grad_out and dq
+// rows (at most 64 MiB per thread).
 Status scaled_dot_product_attention_backward(const ConstTensorRef& grad_out,
                                              const ConstTensorRef& q, const ConstTensorRef& k,
                                              const ConstTensorRef& v, const ConstTensorRef& out,

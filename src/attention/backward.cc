@@ -356,6 +356,30 @@ Status scaled_dot_product_attention_backward(const ConstTensorRef& grad_out,
     if (Status s = internal::CheckView(kOp, name, g->layout, g->data); !s.ok()) return s;
     if (Status s = CheckLike(name, g->layout, g->dtype, like_name, *like); !s.ok()) return s;
   }
+  // The passes read the inputs after writing some gradients: they must not share memory.
+  for (auto [name, g] :
+       {std::pair<const char*, const TensorRef*>{"dq", &dq}, {"dk", &dk}, {"dv", &dv}}) {
+    for (auto [input, x] : {std::pair<const char*, const ConstTensorRef*>{"grad_out", &grad_out},
+                            {"q", &q},
+                            {"k", &k},
+                            {"v", &v},
+                            {"out", &out},
+                            {"lse", &lse}}) {
+      if (internal::ViewsOverlap(*g, *x)) {
+        return Status::InvalidArgument(std::string(kOp) + ": " + name + " overlaps " + input +
+                                       " (the gradients need buffers of their own)");
+      }
+    }
+  }
+  for (auto [a, b, na, nb] :
+       {std::tuple<const TensorRef*, const TensorRef*, const char*, const char*>{&dq, &dk, "dq",
+                                                                                 "dk"},
+        {&dq, &dv, "dq", "dv"},
+        {&dk, &dv, "dk", "dv"}}) {
+    if (internal::ViewsOverlap(*a, *b)) {
+      return Status::InvalidArgument(std::string(kOp) + ": " + na + " overlaps " + nb);
+    }
+  }
   internal::VisitStorage(q.dtype, [&](auto tag) {
     using S = decltype(tag);
     using C = ComputeType<S>;

@@ -1,6 +1,7 @@
 // Validation and row iteration (see layout.h).
 #include "core/layout.h"
 
+#include <cstdint>
 #include <string>
 
 namespace smx::internal {
@@ -76,6 +77,35 @@ void FillRows(const Layout& x, const Layout& y, int axis, OutDim out_dim_of, Row
 }
 
 }  // namespace
+
+namespace {
+
+// The byte offsets [lo, hi) of a view's elements from its data pointer; false when it has none.
+bool ByteSpan(const Layout& layout, std::size_t element_size, std::int64_t& lo, std::int64_t& hi) {
+  lo = 0;
+  hi = static_cast<std::int64_t>(element_size);
+  for (int d = 0; d < layout.rank; ++d) {
+    if (layout.shape[d] == 0) return false;
+    const std::int64_t reach =
+        (layout.shape[d] - 1) * layout.strides[d] * static_cast<std::int64_t>(element_size);
+    (reach < 0 ? lo : hi) += reach;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool ViewsOverlap(const ConstTensorRef& a, const ConstTensorRef& b) {
+  std::int64_t a_lo, a_hi, b_lo, b_hi;
+  if (a.data == nullptr || b.data == nullptr ||
+      !ByteSpan(a.layout, dtype_size(a.dtype), a_lo, a_hi) ||
+      !ByteSpan(b.layout, dtype_size(b.dtype), b_lo, b_hi)) {
+    return false;
+  }
+  const auto a0 = reinterpret_cast<std::intptr_t>(a.data);
+  const auto b0 = reinterpret_cast<std::intptr_t>(b.data);
+  return a0 + a_lo < b0 + b_hi && b0 + b_lo < a0 + a_hi;
+}
 
 std::string ShapeString(const Layout& layout) {
   std::string s = "[";

@@ -44,6 +44,10 @@ Status PlanReduction(const char* op, const ConstTensorRef& x, const TensorRef& o
 // A view's rank, sizes and data pointer ("op: input has a negative size ..."); `name` names it.
 Status CheckView(const char* op, const char* name, const Layout& layout, const void* data);
 
+// Whether the bytes two views span (from their first to their last element) intersect; views
+// without elements overlap nothing.
+bool ViewsOverlap(const ConstTensorRef& a, const ConstTensorRef& b);
+
 // "[4, 1000]"
 std::string ShapeString(const Layout& layout);
 
