@@ -114,8 +114,8 @@ Status scaled_dot_product_attention(const ConstTensorRef& q, const ConstTensorRe
 //   1 - tanh^2), dq_i = scale sum_j dS_ij k_j,   dk_j = scale sum_i dS_ij q_i.
 // Keys a row leaves out add nothing to its gradients (their P is 0 by selection: a NaN there does
 // not leak). sinks and alibi_slopes get no gradient. Errors as the forward pass, plus grad_out of
-// another shape than out's, lse of another shape, dq, dk or dv of another shape or dtype. dq, dk
-// and dv must not overlap the inputs. Extra memory: one value per query row (D), tiles per
+// another shape than out's, lse of another shape, dq, dk or dv of another shape or dtype, or
+// overlapping an input or each other. Extra memory: one value per query row (D), tiles per
 // thread and, when a thread takes a whole (batch, key head), its query heads' q, grad_out and dq
 // rows (at most 64 MiB per thread).
 Status scaled_dot_product_attention_backward(const ConstTensorRef& grad_out,
