@@ -727,6 +727,20 @@ TEST_P(Attention, BackwardEdgeCases) {
   }
 }
 
+// Keys and values of a head beyond the 32 MiB a thread keeps packed: every tile is packed again
+// into one slot (33000 keys of d = 256: 35 MB in f32).
+TEST_P(Attention, LongKeysPackedTileByTile) {
+  std::mt19937_64 rng(48);
+  Case c;
+  c.lq = 5;  // more than the decoding path's rows: the packed tiles
+  c.lk = 33000;
+  c.d = 256;
+  c.dv = 3;
+  c.causal = c.lower_right = true;
+  FillInputs(c, rng);
+  Check<float>(c, 2e-5, 2e-6);
+}
+
 // f16 and bf16 in and out, computed in f32: within their rounding of the f32 result.
 TEST_P(Attention, HalfTypes) {
   std::mt19937_64 rng(42);
