@@ -75,6 +75,19 @@ class Output:
         return self._finish(self._value) if self._finish is not None else self._value
 
 
+def same_dtype(a: "Input", x: Any, name: str, reference: str) -> "Input":
+    """Another input of ``a``'s op that must have ``a``'s dtype (``reference`` names ``a`` in the
+    message); lists and tuples are converted to it, as a tensor or array already has its own."""
+    if isinstance(x, (list, tuple)):
+        name_of_dtype = str(a.dtype).replace("torch.", "")
+        if name_of_dtype in ("float32", "float64", "float16"):
+            x = np.asarray(x, dtype=np.dtype(name_of_dtype))
+    b = Input(x, a.op)
+    if b.dtype != a.dtype:
+        raise TypeError(f"{a.op}: {name} has dtype {b.dtype} but {reference} {a.dtype}")
+    return b
+
+
 class Input:
     """One validated input array of op ``op``.
 

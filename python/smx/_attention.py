@@ -16,15 +16,8 @@ _ALIGNMENTS = ("top_left", "lower_right")
 
 
 def _same_dtype(a: _array.Input, x: Any, name: str) -> _array.Input:
-    """Another input of ``a``'s op that must share its dtype (lists take it)."""
-    if isinstance(x, (list, tuple)):
-        name_of_dtype = str(a.dtype).replace("torch.", "")
-        if name_of_dtype in ("float32", "float64", "float16"):
-            x = np.asarray(x, dtype=np.dtype(name_of_dtype))
-    b = _array.Input(x, a.op)
-    if b.dtype != a.dtype:
-        raise TypeError(f"{a.op}: {name} has dtype {b.dtype} but query is {a.dtype}")
-    return b
+    """Another input of ``a``'s op (the query) that must share its dtype."""
+    return _array.same_dtype(a, x, name, "query is")
 
 
 def _is_bool(x: Any) -> bool:

@@ -64,13 +64,7 @@ def _smoothing(label_smoothing: Any, op: str) -> float:
 def _like(a: _array.Input, x: Any, name: str, shape: Tuple[int, ...]) -> _array.Input:
     """A second input that must have the dtype of ``a`` and ``shape``; lists and tuples take the
     logits' dtype (as a tensor or array already has its own, it must match)."""
-    if isinstance(x, (list, tuple)):
-        name_of_dtype = str(a.dtype).replace("torch.", "")
-        if name_of_dtype in ("float32", "float64", "float16"):
-            x = np.asarray(x, dtype=np.dtype(name_of_dtype))
-    b = _array.Input(x, a.op)
-    if b.dtype != a.dtype:
-        raise TypeError(f"{a.op}: {name} has dtype {b.dtype} but the logits are {a.dtype}")
+    b = _array.same_dtype(a, x, name, "the logits are")
     if b.shape != shape:
         raise ValueError(f"{a.op}: {name} has shape {b.shape}, expected {shape}")
     return b
