@@ -6,6 +6,7 @@
 #include "smx/calculus.h"
 #include "smx/losses.h"
 #include "smx/runtime.h"
+#include "smx/sampling.h"
 #include "smx/sigmoid.h"
 #include "smx/softmax.h"
 #include "smx/status.h"

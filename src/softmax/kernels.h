@@ -5,6 +5,7 @@
 #ifndef SMX_SOFTMAX_KERNELS_H_
 #define SMX_SOFTMAX_KERNELS_H_
 
+#include <cmath>
 #include <cstddef>
 
 #include "core/function_ref.h"
@@ -20,6 +21,25 @@ struct Temperature {
   T t_lo = 0;
   T inv_t = 1;  // rounded 1/T; the exact quotient is recovered with an FMA residual
 };
+
+// The Temperature of a validated finite T > 0 in compute type T.
+template <typename T>
+Temperature<T> MakeTemperature(double temperature) {
+  Temperature<T> temp;
+  temp.t = static_cast<T>(temperature);
+  temp.t_lo = static_cast<T>(temperature - static_cast<double>(temp.t));
+  temp.inv_t = static_cast<T>(1 / temperature);
+  temp.scaled = temperature != 1;
+  return temp;
+}
+
+// Whether a finite T > 0 can be used in compute type T: T and 1/T must both be normal numbers,
+// or the residual arithmetic of the shifted logit loses its exactness.
+template <typename T>
+bool TemperatureFits(double temperature) {
+  const T t = static_cast<T>(temperature);
+  return std::isnormal(t) && std::isnormal(T(1) / t);
+}
 
 // Sums of exp((x_i - s)/T). With `split_max`, the entries equal to the max are counted in
 // `max_count` and left out of `sum`, so that log(sum) can be taken as log(count) +

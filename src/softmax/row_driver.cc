@@ -45,24 +45,6 @@ const RowKernels<T>& KernelsFor(const KernelTable& table) {
 }
 
 template <typename T>
-Temperature<T> MakeTemperature(double temperature) {
-  Temperature<T> temp;
-  temp.t = static_cast<T>(temperature);
-  temp.t_lo = static_cast<T>(temperature - static_cast<double>(temp.t));
-  temp.inv_t = static_cast<T>(1 / temperature);
-  temp.scaled = temperature != 1;
-  return temp;
-}
-
-// Whether a finite T > 0 can be used in compute type T: T and 1/T must both be normal numbers,
-// or the residual arithmetic of the shifted logit loses its exactness.
-template <typename T>
-bool TemperatureFits(double temperature) {
-  const T t = static_cast<T>(temperature);
-  return std::isnormal(t) && std::isnormal(T(1) / t);
-}
-
-template <typename T>
 struct ChunkState {
   T max;
   T shift;  // the exponentials of the chunk are exp((x - shift)/T)

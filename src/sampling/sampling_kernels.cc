@@ -1,0 +1,336 @@
+// The passes of sampling on Highway vectors, compiled once per SIMD target. Every sum is taken
+// in f64 lanes and reduced in a fixed order, so a row's result depends only on the row (and the
+// target's vector width), never on threads or the rest of the batch.
+// clang-format off
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "sampling/sampling_kernels.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+// clang-format on
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/widen-inl.h"
+#include "hwy/highway.h"
+#include "sampling/kernels.h"
+#include "softmax/exp-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace smx::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DD = hn::ScalableTag<double>;
+
+// acc += the lanes of v (of T = float or double) as f64: a float vector in two halves.
+template <class D>
+HWY_INLINE void AddWide(D d, hn::Vec<D> v, hn::Vec<DD>& acc) {
+  (void)d;
+  if constexpr (sizeof(hn::TFromD<D>) == 4) {
+    const DD dd;
+#if HWY_TARGET == HWY_SCALAR
+    acc = hn::Add(acc, hn::PromoteTo(dd, v));  // one lane each
+#else
+    const hn::Half<D> dh;
+    acc = hn::Add(acc, hn::PromoteTo(dd, hn::LowerHalf(dh, v)));
+    acc = hn::Add(acc, hn::PromoteTo(dd, hn::UpperHalf(dh, v)));
+#endif
+  } else {
+    acc = hn::Add(acc, v);
+  }
+}
+
+HWY_INLINE double SumOf(hn::Vec<DD> v) {
+  const DD dd;
+  HWY_ALIGN double lanes[hn::MaxLanes(DD())];
+  hn::Store(v, dd, lanes);
+  double s = 0;
+  for (std::size_t j = 0; j < hn::Lanes(dd); ++j) s += lanes[j];
+  return s;
+}
+
+// Lanes whose token is ranked before `t` (value t.value at index t.index), for the vector of
+// values v at index i: greater, or equal with a lower index (a prefix of the lanes).
+template <class D>
+HWY_INLINE hn::Mask<D> RankedBeforeLanes(D d, hn::Vec<D> v, std::size_t i,
+                                         const internal::RankedToken<hn::TFromD<D>>& t) {
+  const auto tv = hn::Set(d, t.value);
+  const auto gt = hn::Gt(v, tv);
+  const auto eq = hn::Eq(v, tv);
+  if (hn::AllFalse(d, eq)) return gt;
+  const std::int64_t below = std::clamp<std::int64_t>(t.index - static_cast<std::int64_t>(i), 0,
+                                                      static_cast<std::int64_t>(hn::Lanes(d)));
+  return hn::Or(gt, hn::And(eq, hn::FirstN(d, static_cast<std::size_t>(below))));
+}
+
+// A partial last vector of n - i < Lanes elements, the rest filled with `pad`.
+template <class D>
+HWY_INLINE hn::Vec<D> LoadTail(D d, const hn::TFromD<D>* p, std::size_t count, hn::TFromD<D> pad) {
+  HWY_ALIGN hn::TFromD<D> buf[hn::MaxLanes(D())];
+  for (std::size_t j = 0; j < hn::Lanes(d); ++j) buf[j] = j < count ? p[j] : pad;
+  return hn::Load(d, buf);
+}
+
+template <typename T>
+T Scan(const T* x, std::size_t n, bool* nan_or_inf) {
+  const hn::ScalableTag<T> d;
+  const std::size_t N = hn::Lanes(d);
+  const auto inf = hn::Set(d, std::numeric_limits<T>::infinity());
+  auto m0 = hn::Set(d, -std::numeric_limits<T>::infinity()), m1 = m0;
+  auto bad = hn::Zero(d);
+  std::size_t i = 0;
+  for (; i + 2 * N <= n; i += 2 * N) {
+    const auto a = hn::LoadU(d, x + i), b = hn::LoadU(d, x + i + N);
+    m0 = hn::Max(m0, a);
+    m1 = hn::Max(m1, b);
+    // Not (v < inf): NaN or +inf.
+    bad = hn::Or(bad, hn::VecFromMask(d, hn::Not(hn::And(hn::Lt(a, inf), hn::Lt(b, inf)))));
+  }
+  if (i + N <= n) {
+    const auto a = hn::LoadU(d, x + i);
+    m0 = hn::Max(m0, a);
+    bad = hn::Or(bad, hn::VecFromMask(d, hn::Not(hn::Lt(a, inf))));
+    i += N;
+  }
+  if (i < n) {
+    const auto a = LoadTail(d, x + i, n - i, -std::numeric_limits<T>::infinity());
+    m1 = hn::Max(m1, a);
+    bad = hn::Or(bad, hn::VecFromMask(d, hn::Not(hn::Lt(a, inf))));
+  }
+  *nan_or_inf = !hn::AllFalse(d, hn::MaskFromVec(bad));
+  return hn::GetLane(hn::MaxOfLanes(d, hn::Max(m0, m1)));
+}
+
+template <typename T>
+std::size_t FindFirst(const T* x, std::size_t n, T value) {
+  const hn::ScalableTag<T> d;
+  const std::size_t N = hn::Lanes(d);
+  const auto v = hn::Set(d, value);
+  std::size_t i = 0;
+  for (; i + N <= n; i += N) {
+    const intptr_t lane = hn::FindFirstTrue(d, hn::Eq(hn::LoadU(d, x + i), v));
+    if (lane >= 0) return i + static_cast<std::size_t>(lane);
+  }
+  for (; i < n; ++i) {
+    if (x[i] == value) return i;
+  }
+  return n;
+}
+
+template <bool kScaled, class D>
+HWY_INLINE hn::Vec<D> ExpOfLogit(D d, hn::Vec<D> x, hn::Vec<D> m,
+                                 const internal::Temperature<hn::TFromD<D>>& temp) {
+  hn::Vec<D> hi, lo;
+  ShiftedLogit<kScaled, ShiftKind::kResidual>(x, m, hn::Set(d, temp.inv_t), hn::Set(d, temp.t),
+                                              hn::Set(d, temp.t_lo), hi, lo);
+  return ExpOfShifted(d, hi, lo);
+}
+
+template <typename T>
+double Exponentials(const T* x, T* e, std::size_t n, T m, const internal::Temperature<T>& temp,
+                    int mode, T min_e, double* kept) {
+  const hn::ScalableTag<T> d;
+  const std::size_t N = hn::Lanes(d);
+  const auto vm = hn::Set(d, m), vmin = hn::Set(d, min_e), one = hn::Set(d, T(1));
+  const auto neg_inf = hn::Set(d, -std::numeric_limits<T>::infinity());
+  auto exp_of = [&](hn::Vec<decltype(d)> v) HWY_ATTR {
+    switch (mode) {
+      case internal::kUniform: return hn::IfThenElseZero(hn::Gt(v, neg_inf), one);
+      case internal::kTies: return hn::IfThenElseZero(hn::Eq(v, vm), one);
+      default:
+        return temp.scaled ? ExpOfLogit<true>(d, v, vm, temp) : ExpOfLogit<false>(d, v, vm, temp);
+    }
+  };
+  const DD dd;
+  auto total = hn::Zero(dd), counted = hn::Zero(dd);
+  std::size_t i = 0;
+  for (; i + N <= n; i += N) {
+    const auto ev = exp_of(hn::LoadU(d, x + i));
+    hn::StoreU(ev, d, e + i);
+    AddWide(d, ev, total);
+    AddWide(d, hn::IfThenElseZero(hn::Ge(ev, vmin), ev), counted);
+  }
+  if (i < n) {
+    const auto ev = exp_of(LoadTail(d, x + i, n - i, -std::numeric_limits<T>::infinity()));
+    HWY_ALIGN T buf[hn::MaxLanes(decltype(d)())];
+    hn::Store(ev, d, buf);
+    std::copy(buf, buf + (n - i), e + i);
+    AddWide(d, ev, total);
+    AddWide(d, hn::IfThenElseZero(hn::Ge(ev, vmin), ev), counted);
+  }
+  *kept = SumOf(counted);
+  return SumOf(total);
+}
+
+template <typename T>
+void MassBefore(const T* x, const T* e, std::size_t n, internal::RankedToken<T> before,
+                const internal::TokenFilter<T>& filter, double* all, double* counted) {
+  const hn::ScalableTag<T> d;
+  const std::size_t N = hn::Lanes(d);
+  const auto vmin = hn::Set(d, filter.min_e);
+  const DD dd;
+  auto sum_all = hn::Zero(dd), sum_counted = hn::Zero(dd);
+  auto step = [&](std::size_t i, hn::Vec<decltype(d)> xv, hn::Vec<decltype(d)> ev) HWY_ATTR {
+    auto take = RankedBeforeLanes(d, xv, i, before);
+    if (hn::AllFalse(d, take)) return;
+    const auto ev_all = hn::IfThenElseZero(take, ev);
+    AddWide(d, ev_all, sum_all);
+    auto keep = hn::Ge(ev, vmin);
+    if (filter.has_pivot) keep = hn::And(keep, RankedBeforeLanes(d, xv, i, filter.pivot));
+    AddWide(d, hn::IfThenElseZero(keep, ev_all), sum_counted);
+  };
+  std::size_t i = 0;
+  for (; i + N <= n; i += N) step(i, hn::LoadU(d, x + i), hn::LoadU(d, e + i));
+  if (i < n) {
+    step(i, LoadTail(d, x + i, n - i, -std::numeric_limits<T>::infinity()),
+         LoadTail(d, e + i, n - i, T(0)));
+  }
+  *all = SumOf(sum_all);
+  *counted = SumOf(sum_counted);
+}
+
+template <typename T>
+HWY_INLINE bool Counted(const T* x, const T* e, std::size_t i,
+                        const internal::TokenFilter<T>& filter) {
+  if (!(e[i] >= filter.min_e)) return false;
+  if (!filter.has_pivot) return true;
+  const internal::RankedToken<T> token{x[i], static_cast<std::int64_t>(i)};
+  return internal::RankedBefore(token, filter.pivot);
+}
+
+// Blocks of kWalkBlock tokens: the block sums are vector sums, the crossing block is walked token
+// by token from the running total before it.
+constexpr std::size_t kWalkBlock = 512;
+
+template <typename T>
+std::int64_t Walk(const T* x, const T* e, std::size_t n, const internal::TokenFilter<T>& filter,
+                  double target) {
+  const hn::ScalableTag<T> d;
+  const std::size_t N = hn::Lanes(d);
+  const auto vmin = hn::Set(d, filter.min_e);
+  const DD dd;
+  double running = 0;
+  std::size_t last_positive_block = n;  // the start of the last block with a positive sum
+  for (std::size_t start = 0; start < n; start += kWalkBlock) {
+    const std::size_t end = std::min(n, start + kWalkBlock);
+    auto sum = hn::Zero(dd);
+    std::size_t i = start;
+    auto add = [&](std::size_t at, hn::Vec<decltype(d)> xv, hn::Vec<decltype(d)> ev) HWY_ATTR {
+      auto keep = hn::Ge(ev, vmin);
+      if (filter.has_pivot) keep = hn::And(keep, RankedBeforeLanes(d, xv, at, filter.pivot));
+      AddWide(d, hn::IfThenElseZero(keep, ev), sum);
+    };
+    for (; i + N <= end; i += N) add(i, hn::LoadU(d, x + i), hn::LoadU(d, e + i));
+    if (i < end) {
+      add(i, LoadTail(d, x + i, end - i, -std::numeric_limits<T>::infinity()),
+          LoadTail(d, e + i, end - i, T(0)));
+    }
+    const double block = SumOf(sum);
+    if (!(block > 0)) continue;
+    last_positive_block = start;
+    if (running + block <= target) {
+      running += block;
+      continue;
+    }
+    // The crossing block, token by token; rounding may leave the token sum short of the block
+    // sum, and then the last counted positive token of the block is the answer.
+    std::int64_t last = -1;
+    for (std::size_t j = start; j < end; ++j) {
+      if (!Counted(x, e, j, filter) || !(e[j] > 0)) continue;
+      running += static_cast<double>(e[j]);
+      last = static_cast<std::int64_t>(j);
+      if (running > target) return last;
+    }
+    return last;
+  }
+  if (last_positive_block == n) return -1;
+  const std::size_t end = std::min(n, last_positive_block + kWalkBlock);
+  for (std::size_t j = end; j-- > last_positive_block;) {
+    if (Counted(x, e, j, filter) && e[j] > 0) return static_cast<std::int64_t>(j);
+  }
+  return -1;
+}
+
+// Keeps the first k of `size` candidates (in values/indices) in the sampling order, in place.
+template <typename T>
+void KeepFirstK(T* values, std::int64_t* indices, std::size_t& size, std::size_t k,
+                std::vector<internal::RankedToken<T>>& pairs) {
+  pairs.resize(size);
+  for (std::size_t j = 0; j < size; ++j) pairs[j] = {values[j], indices[j]};
+  std::nth_element(pairs.begin(), pairs.begin() + static_cast<std::ptrdiff_t>(k - 1), pairs.end(),
+                   internal::RankedBefore<T>);
+  for (std::size_t j = 0; j < k; ++j) {
+    values[j] = pairs[j].value;
+    indices[j] = pairs[j].index;
+  }
+  size = k;
+}
+
+template <typename T>
+void TopK(const T* x, std::size_t n, std::size_t k, std::vector<internal::RankedToken<T>>& top,
+          std::vector<T>& value_buffer, std::vector<std::int64_t>& index_buffer, bool* nan_or_inf) {
+  const hn::ScalableTag<T> d;
+  const std::size_t N = hn::Lanes(d);
+  const hn::RebindToSigned<decltype(d)> di;
+  using TI = hn::TFromD<decltype(di)>;
+  const auto inf = hn::Set(d, std::numeric_limits<T>::infinity());
+  // Room for k kept, at least as many new candidates between two compactions, and a vector.
+  const std::size_t capacity = 2 * k + 1024 + N;
+  value_buffer.resize(capacity);
+  index_buffer.resize(capacity);
+  HWY_ALIGN TI lane_index[hn::MaxLanes(decltype(di)())];
+  T* values = value_buffer.data();
+  std::int64_t* indices = index_buffer.data();
+  std::size_t size = 0;
+  // A token enters when it is above the k-th kept one: later tokens have higher indices, so one
+  // equal to it never ranks before it.
+  T threshold = -std::numeric_limits<T>::infinity();
+  auto bad = hn::Zero(d);
+  auto take = [&](std::size_t i, hn::Vec<decltype(d)> v, std::size_t count) HWY_ATTR {
+    bad = hn::Or(bad, hn::VecFromMask(d, hn::And(hn::FirstN(d, count), hn::Not(hn::Lt(v, inf)))));
+    const auto above = hn::And(hn::FirstN(d, count), hn::Gt(v, hn::Set(d, threshold)));
+    if (hn::AllFalse(d, above)) return;
+    const std::size_t added = hn::CompressStore(v, above, d, values + size);
+    hn::CompressStore(hn::Iota(di, static_cast<TI>(0)), hn::RebindMask(di, above), di, lane_index);
+    for (std::size_t j = 0; j < added; ++j)
+      indices[size + j] = static_cast<std::int64_t>(i) + lane_index[j];
+    size += added;
+    if (size + N > capacity) {
+      KeepFirstK(values, indices, size, k, top);
+      threshold = values[0];
+      for (std::size_t j = 1; j < size; ++j) threshold = std::min(threshold, values[j]);
+    }
+  };
+  std::size_t i = 0;
+  for (; i + N <= n; i += N) take(i, hn::LoadU(d, x + i), N);
+  if (i < n) take(i, LoadTail(d, x + i, n - i, -std::numeric_limits<T>::infinity()), n - i);
+  *nan_or_inf = !hn::AllFalse(d, hn::MaskFromVec(bad));
+  if (size > k) KeepFirstK(values, indices, size, k, top);
+  top.resize(size);
+  for (std::size_t j = 0; j < size; ++j) top[j] = {values[j], indices[j]};
+}
+
+template <typename T>
+internal::SamplingKernels<T> MakeSamplingKernels() {
+  return {&Scan<T>, &FindFirst<T>, &Exponentials<T>, &MassBefore<T>, &Walk<T>, &TopK<T>};
+}
+
+const internal::SamplingKernelTable* GetSamplingKernelTable() {
+  static const internal::SamplingKernelTable table = {MakeSamplingKernels<float>(),
+                                                      MakeSamplingKernels<double>()};
+  return &table;
+}
+
+}  // namespace smx::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace smx::internal {
+
+HWY_EXPORT(GetSamplingKernelTable);
+
+const SamplingKernelTable& GetSamplingKernels() {
+  return *HWY_DYNAMIC_DISPATCH(GetSamplingKernelTable)();
+}
+
+}  // namespace smx::internal
+#endif  // HWY_ONCE
