@@ -48,6 +48,12 @@ struct SamplingKernels {
   // over the tokens that `filter` counts.
   void (*mass_before)(const T* x, const T* e, std::size_t n, RankedToken<T> before,
                       const TokenFilter<T>& filter, double* all, double* counted);
+  // Whether mass_before's `all` is below `needed` (total: the sum of every e_i), stopping early
+  // once the mass at or after `before` exceeds total - needed. *all and *counted are
+  // mass_before's when it returns false (the whole row was summed).
+  bool (*mass_below)(const T* x, const T* e, std::size_t n, RankedToken<T> before,
+                     const TokenFilter<T>& filter, double needed, double total, double* all,
+                     double* counted);
   // The inverse CDF in index order over the tokens `filter` counts: the first i whose running
   // f64 sum exceeds target; if rounding leaves none, the last counted token with e_i > 0; -1
   // when no counted token has e_i > 0.

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include "softmax/row_math.h"
+
 namespace smx::internal {
 namespace {
 
@@ -21,14 +23,14 @@ double RowSampler<C>::WeightOf(C z) const {
     case kUniform: return z > -std::numeric_limits<C>::infinity() ? 1.0 : 0.0;
     case kTies: return z == max_ ? 1.0 : 0.0;
     default:
-      return std::exp((static_cast<double>(z) - static_cast<double>(max_)) / params_.temperature);
+      return std::exp((static_cast<double>(z) - static_cast<double>(shift_)) / params_.temperature);
   }
 }
 
 template <typename C>
 double RowSampler<C>::LogWeight(C z) const {
   if (mode_ != kExp) return 0;
-  return (static_cast<double>(z) - static_cast<double>(max_)) / params_.temperature;
+  return (static_cast<double>(z) - static_cast<double>(shift_)) / params_.temperature;
 }
 
 template <typename C>
@@ -49,6 +51,7 @@ std::string RowSampler<C>::Prepare(const C* x, std::size_t n, const RowParams& p
     if (top_.empty()) return "has no finite logit";
     std::sort(top_.begin(), top_.end(), RankedBefore<C>);
     max_ = top_[0].value;
+    shift_ = max_;
     candidates_.resize(top_.size());
     for (std::size_t j = 0; j < top_.size(); ++j)
       candidates_[j] = {top_[j], WeightOf(top_[j].value)};
@@ -71,11 +74,49 @@ std::string RowSampler<C>::Prepare(const C* x, std::size_t n, const RowParams& p
     }
     return {};
   }
+  e_.resize(n);
+  return DenseExponentials(x, n);
+}
+
+template <typename C>
+std::string RowSampler<C>::DenseExponentials(const C* x, std::size_t n) {
+  bool nan_or_inf = false;
+  if (mode_ == kExp && !greedy_) {
+    // Most rows have max/T in [0, 60] (f32; 700 for f64), where exp(z/T) needs no shift: one pass
+    // stores the exponentials and takes the max (softmax's kernel). Other rows are summed again
+    // with their max as the shift.
+    ExpSum sums = softmax_.exp_sum_own_max(x, e_.data(), n, temp_, {});
+    max_ = static_cast<C>(sums.max);
+    if (std::isfinite(sums.sum) && max_ > -std::numeric_limits<C>::infinity() &&
+        max_ <= std::numeric_limits<C>::max() && ChooseShift(max_, params_.temperature).zero) {
+      shift_ = 0;
+    } else {
+      max_ = k_.scan(x, n, &nan_or_inf);
+      if (nan_or_inf) return "holds NaN or +inf";
+      if (max_ == -std::numeric_limits<C>::infinity()) return "has no finite logit";
+      shift_ = max_;
+      sums = softmax_.exp_sum(x, e_.data(), n, max_, max_, temp_, false, false, {});
+    }
+    total_ = sums.sum + sums.sum_lo;
+    // min-p: e_i >= q e_max, with e_max the stored exponential of the first max.
+    min_e_ = C(0);
+    total_kept_ = total_;
+    if (params_.min_p > 0) {
+      const C e_max = e_[k_.find_first(x, n, max_)];
+      min_e_ = std::min(e_max, static_cast<C>(params_.min_p * static_cast<double>(e_max)));
+      double all = 0;
+      TokenFilter<C> filter;
+      filter.min_e = min_e_;
+      k_.mass_before(x, e_.data(), n, {-std::numeric_limits<C>::infinity(), 0}, filter, &all,
+                     &total_kept_);
+    }
+    return {};
+  }
   max_ = k_.scan(x, n, &nan_or_inf);
   if (nan_or_inf) return "holds NaN or +inf";
   if (max_ == -std::numeric_limits<C>::infinity()) return "has no finite logit";
+  shift_ = max_;
   if (greedy_) return {};
-  e_.resize(n);
   total_ = k_.exponentials(x, e_.data(), n, max_, temp_, mode_, min_e_, &total_kept_);
   return {};
 }
@@ -113,8 +154,7 @@ std::int64_t RowSampler<C>::DrawDense(const C* x, std::size_t n, const RowRandom
     // every token from j on is outside it, and the next round draws from those before j.
     const RankedToken<C> token{x[j], j};
     double before = 0, counted = 0;
-    k_.mass_before(x, e_.data(), n, token, filter, &before, &counted);
-    if (before < needed) return j;
+    if (k_.mass_below(x, e_.data(), n, token, filter, needed, total_, &before, &counted)) return j;
     filter.has_pivot = true;
     filter.pivot = token;
     total = counted;

@@ -31,7 +31,10 @@ struct RowDraw {
 template <typename C>
 class RowSampler {
  public:
-  explicit RowSampler(const SamplingKernels<C>& kernels) : k_(kernels) {}
+  // `exp_kernels`: softmax's row kernels, whose exponential pass (with the max taken in the same
+  // pass) the dense path shares.
+  RowSampler(const SamplingKernels<C>& kernels, const RowKernels<C>& exp_kernels)
+      : k_(kernels), softmax_(exp_kernels) {}
 
   // Draws the row's token; an empty string, or what is wrong with the row ("holds NaN or +inf",
   // "has no finite logit").
@@ -52,7 +55,7 @@ class RowSampler {
   // survivors (sparse_) ordered by rank and cut by top-p and min-p; without it, the
   // exponentials of the whole row (e_) and their sums.
   std::string Prepare(const C* x, std::size_t n, const RowParams& params);
-  // log exp((z - max)/T) for a token with positive weight.
+  // log exp((z - shift)/T) for a token with positive weight.
   double LogWeight(C z) const;
   double WeightOf(C z) const;
   // Without top-k and with top-p: the last token of the top-p set (its boundary in the order)
@@ -63,9 +66,14 @@ class RowSampler {
   std::int64_t DrawSparse(double u, double& filtered_mass);
   std::int64_t DrawDense(const C* x, std::size_t n, const RowRandom& random);
 
+  // The dense path's exponentials: e_i = exp((z_i - shift)/T), shift 0 or the max.
+  std::string DenseExponentials(const C* x, std::size_t n);
+
   const SamplingKernels<C>& k_;
+  const RowKernels<C>& softmax_;
   RowParams params_;
   C max_ = 0;
+  C shift_ = 0;  // the weights are exp((z - shift)/T)
   int mode_ = kExp;
   Temperature<C> temp_;
   bool greedy_ = false;

@@ -102,8 +102,8 @@ bool NeedsDouble(DType dtype, double temperature) {
 
 // One thread's samplers and staging rows.
 struct ThreadState {
-  internal::RowSampler<float> f32{internal::GetSamplingKernels().f32};
-  internal::RowSampler<double> f64{internal::GetSamplingKernels().f64};
+  internal::RowSampler<float> f32{internal::GetSamplingKernels().f32, internal::Kernels().f32};
+  internal::RowSampler<double> f64{internal::GetSamplingKernels().f64, internal::Kernels().f64};
   std::vector<float> stage_f32, out_f32;
   std::vector<double> stage_f64, out_f64;
 

@@ -8,6 +8,7 @@
 // clang-format on
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include "core/widen-inl.h"
@@ -188,6 +189,58 @@ void MassBefore(const T* x, const T* e, std::size_t n, internal::RankedToken<T> 
   *counted = SumOf(sum_counted);
 }
 
+// Whether the mass ranked before `before` is below `needed`, block by block: it stops as soon
+// as the mass at or after `before` exceeds total - needed (an accepted token usually decides
+// within the first third of the row on random orders), and otherwise sums the whole row. With
+// the whole row summed, *all and *counted are mass_before's sums; after an early stop they are
+// partial.
+template <typename T>
+bool MassBelow(const T* x, const T* e, std::size_t n, internal::RankedToken<T> before,
+               const internal::TokenFilter<T>& filter, double needed, double total, double* all,
+               double* counted) {
+  const hn::ScalableTag<T> d;
+  const std::size_t N = hn::Lanes(d);
+  const auto vmin = hn::Set(d, filter.min_e);
+  const bool count_apart = filter.has_pivot || filter.min_e > 0;
+  const double enough_after = total - needed;
+  const DD dd;
+  double sum_all = 0, sum_counted = 0, sum_after = 0;
+  constexpr std::size_t kBlock = 2048;
+  for (std::size_t start = 0; start < n; start += kBlock) {
+    const std::size_t end = std::min(n, start + kBlock);
+    auto before_acc = hn::Zero(dd), after_acc = hn::Zero(dd), counted_acc = hn::Zero(dd);
+    auto step = [&](std::size_t i, hn::Vec<decltype(d)> xv, hn::Vec<decltype(d)> ev) HWY_ATTR {
+      const auto take = RankedBeforeLanes(d, xv, i, before);
+      AddWide(d, hn::IfThenZeroElse(take, ev), after_acc);
+      if (hn::AllFalse(d, take)) return;
+      const auto ev_before = hn::IfThenElseZero(take, ev);
+      AddWide(d, ev_before, before_acc);
+      if (count_apart) {
+        auto keep = hn::Ge(ev, vmin);
+        if (filter.has_pivot) keep = hn::And(keep, RankedBeforeLanes(d, xv, i, filter.pivot));
+        AddWide(d, hn::IfThenElseZero(keep, ev_before), counted_acc);
+      }
+    };
+    std::size_t i = start;
+    for (; i + N <= end; i += N) step(i, hn::LoadU(d, x + i), hn::LoadU(d, e + i));
+    if (i < end) {
+      step(i, LoadTail(d, x + i, end - i, -std::numeric_limits<T>::infinity()),
+           LoadTail(d, e + i, end - i, T(0)));
+    }
+    sum_all += SumOf(before_acc);
+    sum_counted += count_apart ? SumOf(counted_acc) : 0.0;
+    sum_after += SumOf(after_acc);
+    if (sum_after > enough_after) {
+      *all = sum_all;
+      *counted = count_apart ? sum_counted : sum_all;
+      return true;
+    }
+  }
+  *all = sum_all;
+  *counted = count_apart ? sum_counted : sum_all;
+  return sum_all < needed;
+}
+
 template <typename T>
 HWY_INLINE bool Counted(const T* x, const T* e, std::size_t i,
                         const internal::TokenFilter<T>& filter) {
@@ -250,21 +303,12 @@ std::int64_t Walk(const T* x, const T* e, std::size_t n, const internal::TokenFi
   return -1;
 }
 
-// Keeps the first k of `size` candidates (in values/indices) in the sampling order, in place.
-template <typename T>
-void KeepFirstK(T* values, std::int64_t* indices, std::size_t& size, std::size_t k,
-                std::vector<internal::RankedToken<T>>& pairs) {
-  pairs.resize(size);
-  for (std::size_t j = 0; j < size; ++j) pairs[j] = {values[j], indices[j]};
-  std::nth_element(pairs.begin(), pairs.begin() + static_cast<std::ptrdiff_t>(k - 1), pairs.end(),
-                   internal::RankedBefore<T>);
-  for (std::size_t j = 0; j < k; ++j) {
-    values[j] = pairs[j].value;
-    indices[j] = pairs[j].index;
-  }
-  size = k;
-}
-
+// Top-k in two passes over the row and a selection among few candidates. Pass 1 takes the max
+// of every block of about n / 4k tokens: the k largest block maxima are k tokens, so the k-th
+// largest of them, t, is at most the row's k-th largest value, and every token of the top k has
+// z >= t. Pass 2 gathers the tokens with z >= t (about 1.5 k on random rows), and the exact top k
+// is selected among them. No sort of the vocabulary, and no data-dependent worst case beyond
+// ties: a row of equal values gathers every token.
 template <typename T>
 void TopK(const T* x, std::size_t n, std::size_t k, std::vector<internal::RankedToken<T>>& top,
           std::vector<T>& value_buffer, std::vector<std::int64_t>& index_buffer, bool* nan_or_inf) {
@@ -272,46 +316,83 @@ void TopK(const T* x, std::size_t n, std::size_t k, std::vector<internal::Ranked
   const std::size_t N = hn::Lanes(d);
   const hn::RebindToSigned<decltype(d)> di;
   using TI = hn::TFromD<decltype(di)>;
+  constexpr T kNegInf = -std::numeric_limits<T>::infinity();
   const auto inf = hn::Set(d, std::numeric_limits<T>::infinity());
-  // Room for k kept, at least as many new candidates between two compactions, and a vector.
-  const std::size_t capacity = 2 * k + 1024 + N;
-  value_buffer.resize(capacity);
-  index_buffer.resize(capacity);
-  HWY_ALIGN TI lane_index[hn::MaxLanes(decltype(di)())];
-  T* values = value_buffer.data();
-  std::int64_t* indices = index_buffer.data();
-  std::size_t size = 0;
-  // A token enters when it is above the k-th kept one: later tokens have higher indices, so one
-  // equal to it never ranks before it.
-  T threshold = -std::numeric_limits<T>::infinity();
+  const std::size_t block = N * std::clamp<std::size_t>(n / (4 * k * N), 1, 64);
+  const std::size_t blocks = (n + block - 1) / block;
   auto bad = hn::Zero(d);
-  auto take = [&](std::size_t i, hn::Vec<decltype(d)> v, std::size_t count) HWY_ATTR {
-    bad = hn::Or(bad, hn::VecFromMask(d, hn::And(hn::FirstN(d, count), hn::Not(hn::Lt(v, inf)))));
-    const auto above = hn::And(hn::FirstN(d, count), hn::Gt(v, hn::Set(d, threshold)));
-    if (hn::AllFalse(d, above)) return;
-    const std::size_t added = hn::CompressStore(v, above, d, values + size);
-    hn::CompressStore(hn::Iota(di, static_cast<TI>(0)), hn::RebindMask(di, above), di, lane_index);
-    for (std::size_t j = 0; j < added; ++j)
-      indices[size + j] = static_cast<std::int64_t>(i) + lane_index[j];
-    size += added;
-    if (size + N > capacity) {
-      KeepFirstK(values, indices, size, k, top);
-      threshold = values[0];
-      for (std::size_t j = 1; j < size; ++j) threshold = std::min(threshold, values[j]);
+  T threshold = kNegInf;
+  if (blocks > k) {
+    value_buffer.resize(blocks);
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const std::size_t begin = b * block, end = std::min(n, begin + block);
+      auto m = hn::Set(d, kNegInf);
+      std::size_t i = begin;
+      for (; i + N <= end; i += N) {
+        const auto v = hn::LoadU(d, x + i);
+        m = hn::Max(m, v);
+        bad = hn::Or(bad, hn::VecFromMask(d, hn::Not(hn::Lt(v, inf))));
+      }
+      if (i < end) {
+        const auto v = LoadTail(d, x + i, end - i, kNegInf);
+        m = hn::Max(m, v);
+        bad = hn::Or(bad, hn::VecFromMask(d, hn::Not(hn::Lt(v, inf))));
+      }
+      value_buffer[b] = hn::GetLane(hn::MaxOfLanes(d, m));
     }
+    *nan_or_inf = !hn::AllFalse(d, hn::MaskFromVec(bad));
+    if (*nan_or_inf) return;
+    std::nth_element(value_buffer.begin(),
+                     value_buffer.begin() + static_cast<std::ptrdiff_t>(k - 1), value_buffer.end(),
+                     std::greater<T>());
+    threshold = value_buffer[k - 1];
+  }
+  // Pass 2: the tokens >= threshold (and > -inf), in index order.
+  std::size_t size = 0;
+  value_buffer.resize(std::max<std::size_t>(value_buffer.size(), 2 * k + 4 * N));
+  index_buffer.resize(value_buffer.size());
+  HWY_ALIGN TI lane_index[hn::MaxLanes(decltype(di)())];
+  const auto vt = hn::Set(d, threshold), neg_inf = hn::Set(d, kNegInf);
+  auto gather = [&](std::size_t i, hn::Vec<decltype(d)> v, std::size_t count) HWY_ATTR {
+    if (blocks <= k) {
+      bad = hn::Or(bad, hn::VecFromMask(d, hn::And(hn::FirstN(d, count), hn::Not(hn::Lt(v, inf)))));
+    }
+    const auto take = hn::And(hn::FirstN(d, count), hn::And(hn::Ge(v, vt), hn::Gt(v, neg_inf)));
+    if (hn::AllFalse(d, take)) return;
+    if (size + N > value_buffer.size()) {
+      value_buffer.resize(2 * value_buffer.size());
+      index_buffer.resize(value_buffer.size());
+    }
+    const std::size_t added = hn::CompressStore(v, take, d, value_buffer.data() + size);
+    hn::CompressStore(hn::Iota(di, static_cast<TI>(0)), hn::RebindMask(di, take), di, lane_index);
+    for (std::size_t j = 0; j < added; ++j) {
+      index_buffer[size + j] = static_cast<std::int64_t>(i) + lane_index[j];
+    }
+    size += added;
   };
   std::size_t i = 0;
-  for (; i + N <= n; i += N) take(i, hn::LoadU(d, x + i), N);
-  if (i < n) take(i, LoadTail(d, x + i, n - i, -std::numeric_limits<T>::infinity()), n - i);
-  *nan_or_inf = !hn::AllFalse(d, hn::MaskFromVec(bad));
-  if (size > k) KeepFirstK(values, indices, size, k, top);
+  for (; i + N <= n; i += N) gather(i, hn::LoadU(d, x + i), N);
+  if (i < n) gather(i, LoadTail(d, x + i, n - i, kNegInf), n - i);
+  if (blocks <= k) {
+    *nan_or_inf = !hn::AllFalse(d, hn::MaskFromVec(bad));
+    if (*nan_or_inf) return;
+  }
   top.resize(size);
-  for (std::size_t j = 0; j < size; ++j) top[j] = {values[j], indices[j]};
+  for (std::size_t j = 0; j < size; ++j) top[j] = {value_buffer[j], index_buffer[j]};
+  if (size > k) {
+    auto before = [](const internal::RankedToken<T>& a, const internal::RankedToken<T>& b) {
+      return internal::RankedBefore(a, b);
+    };
+    std::nth_element(top.begin(), top.begin() + static_cast<std::ptrdiff_t>(k - 1), top.end(),
+                     before);
+    top.resize(k);
+  }
 }
 
 template <typename T>
 internal::SamplingKernels<T> MakeSamplingKernels() {
-  return {&Scan<T>, &FindFirst<T>, &Exponentials<T>, &MassBefore<T>, &Walk<T>, &TopK<T>};
+  return {&Scan<T>,      &FindFirst<T>, &Exponentials<T>, &MassBefore<T>,
+          &MassBelow<T>, &Walk<T>,      &TopK<T>};
 }
 
 const internal::SamplingKernelTable* GetSamplingKernelTable() {
