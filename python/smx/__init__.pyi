@@ -139,6 +139,33 @@ def scaled_dot_product_attention_backward(
 ) -> Tuple[Any, Any, Any]:
     """(dq, dk, dv) of scaled_dot_product_attention from its out and lse."""
 
+def sample(
+    logits: _Array,
+    *,
+    temperature: Any = 1.0,
+    top_k: Any = None,
+    top_p: Any = None,
+    min_p: Any = None,
+    seed: int,
+    step: int = 0,
+    row_ids: Any = None,
+    return_logprobs: bool = False,
+) -> Any:
+    """One token id per row: temperature, top-k, top-p, min-p (each one value or one per row),
+    Philox keyed on (seed, row id, step); with return_logprobs, (tokens, logprobs, raw_logprobs)."""
+
+def top_k_top_p_filter(
+    logits: _Array,
+    *,
+    top_k: Any = None,
+    top_p: Any = None,
+    min_p: Any = None,
+    temperature: Any = 1.0,
+    output: str = "probs",
+    out: Any = None,
+) -> Any:
+    """sample's filtered distribution: probabilities (0 where removed) or logits/T (-inf)."""
+
 def set_num_threads(n: int) -> None:
     """Threads smx may use; 0 restores the default (SMX_NUM_THREADS or every core)."""
 

@@ -18,6 +18,7 @@ namespace nb = nanobind;
 namespace smx_py {
 void BindLosses(nb::module_& m);     // losses_ext.cc
 void BindAttention(nb::module_& m);  // attention_ext.cc
+void BindSampling(nb::module_& m);   // sampling_ext.cc
 }  // namespace smx_py
 
 using smx_py::DTypeOverride;
@@ -173,4 +174,5 @@ NB_MODULE(_smx, m) {
   BindCalculus(m);
   smx_py::BindLosses(m);
   smx_py::BindAttention(m);
+  smx_py::BindSampling(m);
 }
