@@ -242,6 +242,46 @@ smx_status smx_scaled_dot_product_attention_backward(
     const smx_tensor* out, const smx_tensor* lse, const smx_tensor* dq, const smx_tensor* dk,
     const smx_tensor* dv, const smx_attention_options* options);
 
+/* ---- Sampling (smx/sampling.h) ---------------------------------------------------------------- */
+
+/* The options of sampling. Start from smx_sampling_defaults(): T = 1, no top-k, top-p or min-p,
+ * seed 0, step 0, row ids = the row indices. Each parameter is one value for every row, unless
+ * its array (temperatures, top_ks, top_ps, min_ps) is not NULL: then it holds one value per row
+ * (num_rows of them). top_k 0, top_p 1 and min_p 0 keep every token; T = 0 is greedy. */
+typedef struct smx_sampling_options {
+  double temperature;
+  const double* temperatures;
+  int64_t top_k;
+  const int64_t* top_ks;
+  double top_p;
+  const double* top_ps;
+  double min_p;
+  const double* min_ps;
+  uint64_t seed;
+  uint64_t step;           /* < 2^32 */
+  const uint64_t* row_ids; /* NULL: row r has id r */
+} smx_sampling_options;
+
+smx_sampling_options smx_sampling_defaults(void);
+
+/* One token id per row of logits ([num_rows, V] or [V] with num_rows 1, any dtype and strides)
+ * into tokens: temperature, then top-k, top-p, min-p, drawn with Philox keyed on (seed, row id,
+ * step). logprobs and raw_logprobs (NULL: not written; else num_rows each) receive the token's
+ * log-probability under the filtered and the unfiltered softmax(z / T). A NaN or +inf logit or a
+ * row of -inf is an error naming the row; nothing is written then. options may be NULL. */
+smx_status smx_sample(const smx_tensor* logits, int64_t* tokens, double* logprobs,
+                      double* raw_logprobs, int64_t num_rows, const smx_sampling_options* options);
+
+typedef enum smx_filter_output {
+  SMX_FILTER_PROBABILITIES = 0, /* the filtered distribution, 0 on removed tokens */
+  SMX_FILTER_LOGITS = 1         /* z / T on the survivors, -inf on removed tokens */
+} smx_filter_output;
+
+/* The filtered distribution of smx_sample itself: out has the logits' shape and dtype and may be
+ * the logits. seed, step and row_ids are not used. */
+smx_status smx_top_k_top_p_filter(const smx_tensor* logits, const smx_tensor* out, int32_t output,
+                                  const smx_sampling_options* options);
+
 /* ---- Threads and build information (smx/runtime.h) ------------------------------------------- */
 
 /* The number of threads smx ops may use; 0 or less restores the default (the SMX_NUM_THREADS

@@ -416,6 +416,44 @@ static void TestLosses(void) {
               "temperature must be finite and > 0");
 }
 
+static void TestSampling(void) {
+  /* Row 0 is greedy at T = 0 (the lowest index among ties); row 1 keeps only its top token. */
+  float z[8] = {1, 3, 3, 0, 5, 1, 2, -INFINITY};
+  const int64_t zs[2] = {2, 4};
+  smx_tensor zt = {z, SMX_F32, 2, zs, NULL};
+  int64_t tokens[2] = {-1, -1};
+  double lp[2], raw[2];
+  const double temps[2] = {0.0, 1.0};
+  smx_sampling_options o = smx_sampling_defaults();
+  o.temperatures = temps;
+  o.top_k = 1;
+  o.seed = 7;
+  CHECK(smx_sample(&zt, tokens, lp, raw, 2, &o) == SMX_OK);
+  CHECK(tokens[0] == 1 && tokens[1] == 0);
+  CHECK(lp[0] == 0 && lp[1] == 0);
+  CHECK_NEAR(raw[0], -log(2.0), 1e-15);
+  CHECK_NEAR(raw[1], 5 - log(exp(5.0) + exp(1.0) + exp(2.0)), 1e-6);
+  /* The filter: top-p 0.5 of row 1 keeps token 0 only (e^5 / sum > 0.5). */
+  float probs[8];
+  smx_tensor pt = {probs, SMX_F32, 2, zs, NULL};
+  o = smx_sampling_defaults();
+  o.top_p = 0.5;
+  CHECK(smx_top_k_top_p_filter(&zt, &pt, SMX_FILTER_PROBABILITIES, &o) == SMX_OK);
+  CHECK(probs[4] == 1.0f && probs[5] == 0 && probs[6] == 0 && probs[7] == 0);
+  /* Row 0: the first 3 alone has less than half the mass, so its tie joins it. */
+  CHECK(probs[1] == 0.5f && probs[2] == 0.5f && probs[0] == 0 && probs[3] == 0);
+  /* Errors name the problem. */
+  o = smx_sampling_defaults();
+  o.top_p = 0;
+  CHECK_ERROR(smx_sample(&zt, tokens, NULL, NULL, 2, &o), SMX_INVALID_ARGUMENT, "top_p");
+  CHECK_ERROR(smx_sample(&zt, tokens, NULL, NULL, 3, NULL), SMX_INVALID_ARGUMENT, "num_rows");
+  CHECK_ERROR(smx_top_k_top_p_filter(&zt, &pt, 9, NULL), SMX_INVALID_ARGUMENT,
+              "not an smx_filter_output");
+  z[5] = NAN;
+  CHECK_ERROR(smx_sample(&zt, tokens, NULL, NULL, 2, NULL), SMX_INVALID_ARGUMENT,
+              "row 1 of the logits holds NaN");
+}
+
 static void TestAttention(void) {
   const double kF64 = 1e-14, e = exp(1.0);
   double q[4] = {1, 0, 0, 1}, k[6] = {1, 0, 0, 1, 1, 1}, v[3] = {1, 2, 3};
@@ -492,6 +530,7 @@ int main(void) {
   TestWeightedLogSumExp();
   TestLosses();
   TestAttention();
+  TestSampling();
   TestRuntime();
   printf("capi_test (C%ld): %d checks, %d failures\n", (long)__STDC_VERSION__, g_checks,
          g_failures);
