@@ -34,9 +34,7 @@ SamplingOptions ToOptions(const smx_sampling_options* c, std::int64_t rows) {
 }
 
 // The batch of a logits view: its first size, or 1 for a single row.
-std::int64_t RowsOf(const ConstTensorRef& z) {
-  return z.layout.rank == 2 ? z.layout.shape[0] : 1;
-}
+std::int64_t RowsOf(const ConstTensorRef& z) { return z.layout.rank == 2 ? z.layout.shape[0] : 1; }
 
 }  // namespace
 }  // namespace smx::capi
@@ -55,9 +53,9 @@ smx_status smx_sample(const smx_tensor* logits, int64_t* tokens, double* logprob
     if (smx::Status s = smx::capi::ToConstRef(kFn, "logits", logits, z); !s.ok()) return s;
     if (num_rows < 0 || (tokens == nullptr && num_rows > 0) ||
         (z.layout.rank >= 1 && z.layout.rank <= 2 && num_rows != smx::capi::RowsOf(z))) {
-      return smx::Status::InvalidArgument(
-          std::string(kFn) + ": num_rows (" + std::to_string(num_rows) +
-          ") must be the logits' rows and tokens must not be null");
+      return smx::Status::InvalidArgument(std::string(kFn) + ": num_rows (" +
+                                          std::to_string(num_rows) +
+                                          ") must be the logits' rows and tokens must not be null");
     }
     const std::size_t n = static_cast<std::size_t>(num_rows);
     const std::span<std::int64_t> t(tokens, n);
@@ -76,8 +74,9 @@ smx_status smx_top_k_top_p_filter(const smx_tensor* logits, const smx_tensor* ou
     if (smx::Status s = smx::capi::ToConstRef(kFn, "logits", logits, z); !s.ok()) return s;
     if (smx::Status s = smx::capi::ToRef(kFn, "out", out, y); !s.ok()) return s;
     if (output != SMX_FILTER_PROBABILITIES && output != SMX_FILTER_LOGITS) {
-      return smx::Status::InvalidArgument(std::string(kFn) + ": output " + std::to_string(output) +
-                                          " is not an smx_filter_output (0 probabilities, 1 logits)");
+      return smx::Status::InvalidArgument(
+          std::string(kFn) + ": output " + std::to_string(output) +
+          " is not an smx_filter_output (0 probabilities, 1 logits)");
     }
     const smx::FilterOutput kind = output == SMX_FILTER_PROBABILITIES
                                        ? smx::FilterOutput::kProbabilities

@@ -117,6 +117,7 @@ source "$here/cases_files.sh"
 source "$here/cases_bad_input.sh"
 source "$here/cases_losses.sh"
 source "$here/cases_attention.sh"
+source "$here/cases_sample.sh"
 
 if [[ -n $golden && -f $golden/public.jsonl ]]; then
   summary=$(python3 "$here/golden_cli.py" "$smx" "$golden" "$work" 2>&1)

@@ -19,6 +19,7 @@ int RunBench(Args args);             // smx bench
 int RunInfo(Args args);              // smx info
 int RunCrossEntropy(Args args);      // smx cross-entropy
 int RunAttention(Args args);         // smx attention
+int RunSample(Args args);            // smx sample
 
 void PrintUsage(std::FILE* out);
 void PrintOpUsage(Op op, std::FILE* out);
@@ -26,6 +27,7 @@ void PrintDemoUsage(std::FILE* out);
 void PrintBenchUsage(std::FILE* out);
 void PrintCrossEntropyUsage(std::FILE* out);
 void PrintAttentionUsage(std::FILE* out);
+void PrintSampleUsage(std::FILE* out);
 void PrintVersion(std::FILE* out);
 
 }  // namespace smx_cli

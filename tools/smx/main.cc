@@ -36,6 +36,7 @@ int Dispatch(const std::vector<std::string_view>& argv) {
   if (command == "log_softmax") return RunOpCommand(Op::kLogSoftmax, rest);  // the API's spelling
   if (command == "cross-entropy" || command == "cross_entropy") return RunCrossEntropy(rest);
   if (command == "attention") return RunAttention(rest);
+  if (command == "sample") return RunSample(rest);
   if (command == "demo") return RunDemo(rest);
   if (command == "bench") return RunBench(rest);
   if (command == "info") return RunInfo(rest);

@@ -329,11 +329,11 @@ BoolArray ParseNpyBooleans(std::string_view file, const std::string& name) {
 
 Array ReadNpy(const std::string& path) { return ParseNpy(ReadFile(path), path); }
 
-StagedFile StageNpy(const std::string& path, const Array& array,
-                    std::span<const std::int64_t> shape) {
-  const char* descr = array.dtype == smx::DType::kF16   ? "<f2"
-                      : array.dtype == smx::DType::kF32 ? "<f4"
-                                                        : "<f8";
+namespace {
+
+// A .npy file of `descr` elements (data: their bytes, row-major), staged.
+StagedFile StageNpyBytes(const std::string& path, const char* descr,
+                         std::span<const std::int64_t> shape, std::string_view data) {
   std::string header = std::string("{'descr': '") + descr +
                        "', 'fortran_order': False, 'shape': " + FormatShape(shape) + ", }";
   // NumPy pads the header with spaces and a newline so the data starts 64-byte aligned.
@@ -345,9 +345,25 @@ StagedFile StageNpy(const std::string& path, const Array& array,
   prelude += '\x00';
   prelude += static_cast<char>(header.size() & 0xff);
   prelude += static_cast<char>(header.size() >> 8);
+  return StagedFile(path, {prelude, header, data});
+}
+
+}  // namespace
+
+StagedFile StageNpy(const std::string& path, const Array& array,
+                    std::span<const std::int64_t> shape) {
+  const char* descr = array.dtype == smx::DType::kF16   ? "<f2"
+                      : array.dtype == smx::DType::kF32 ? "<f4"
+                                                        : "<f8";
   const std::string_view data(reinterpret_cast<const char*>(array.bytes.data()),
                               array.bytes.size());
-  return StagedFile(path, {prelude, header, data});
+  return StageNpyBytes(path, descr, shape, data);
+}
+
+StagedFile StageNpyIndices(const std::string& path, const IndexArray& array) {
+  const std::string_view data(reinterpret_cast<const char*>(array.values.data()),
+                              array.values.size() * sizeof(std::int64_t));
+  return StageNpyBytes(path, "<i8", array.shape, data);
 }
 
 void WriteNpy(const std::string& path, const Array& array, std::span<const std::int64_t> shape) {

@@ -50,6 +50,9 @@ void WriteNpy(const std::string& path, const Array& array, std::span<const std::
 StagedFile StageNpy(const std::string& path, const Array& array,
                     std::span<const std::int64_t> shape);
 
+// The same for int64 values ('<i8'), e.g. sampled token ids.
+StagedFile StageNpyIndices(const std::string& path, const IndexArray& array);
+
 }  // namespace smx_cli
 
 #endif  // SMX_TOOLS_NPY_H_

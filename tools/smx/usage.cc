@@ -20,6 +20,7 @@ void PrintUsage(std::FILE* out) {
       "  smx entropy     [-T T] [--axis A] [options] [-i IN] [-o OUT] [VALUES...]\n"
       "  smx cross-entropy -i LOGITS.npy --target T.npy [options]  loss and gradient\n"
       "  smx attention -q Q.npy -k K.npy -v V.npy [options]  softmax(q k^T / sqrt(d)) v\n"
+      "  smx sample -i LOGITS.npy [options]          token ids: temperature, top-k/p, min-p\n"
       "  smx demo                 worked examples, then a short benchmark\n"
       "  smx bench [options]      speed against a plain copy of the same bytes\n"
       "  smx info                 version, SIMD targets, threads\n"
@@ -35,6 +36,7 @@ void PrintUsage(std::FILE* out) {
       "  smx jacobian --explain 2 1 0.5    J = diag(p) - p p^T, step by step\n"
       "  smx cross-entropy -i logits.npy --target labels.npy --grad-out grad.npy\n"
       "  smx attention -q q.npy -k k.npy -v v.npy --causal -o out.npy --lse lse.npy\n"
+      "  smx sample -i logits.npy --top-p 0.9 -T 0.7 --seed 1 --explain\n"
       "  printf '1 2 3\\n4 5 6\\n' | smx softmax -i -\n",
       out);
 }
@@ -141,6 +143,35 @@ void PrintAttentionUsage(std::FILE* out) {
       "                         read back as the same value)\n"
       "\n"
       "A query row with no key left gives 0 (and lse -inf), never NaN.\n",
+      out);
+}
+
+void PrintSampleUsage(std::FILE* out) {
+  std::fputs(
+      "Usage: smx sample -i LOGITS.npy [-T T] [--top-k K] [--top-p P] [--min-p Q]\n"
+      "           [--seed S] [--step N] [-o TOKENS] [--logprobs FILE] [--explain]\n"
+      "\n"
+      "Draws one token id per row of LOGITS.npy ((V,) or (B, V), f16, f32 or f64), as\n"
+      "language-model servers do: temperature, then top-k, then top-p over the top-k\n"
+      "survivors, then min-p. Ties at a boundary go to the lower index. The random\n"
+      "numbers come from Philox keyed on (seed, row, step): the same arguments give\n"
+      "the same tokens.\n"
+      "\n"
+      "  -T, --temperature T    divide the logits by T (default 1; 0 is greedy)\n"
+      "  --top-k K              keep the K largest logits (default 0: all)\n"
+      "  --top-p P              keep the fewest most probable tokens whose mass reaches\n"
+      "                         P, in (0, 1] (default 1: all)\n"
+      "  --min-p Q              keep tokens with p >= Q * p_max, in [0, 1] (default 0)\n"
+      "  --seed S, --step N     the random stream (default 0; N < 2^32)\n"
+      "  -o TOKENS              write the token ids: .npy (int64) or .csv; default: print\n"
+      "                         them, one per line\n"
+      "  --logprobs FILE        write each token's log-probability under the filtered\n"
+      "                         and the unfiltered distribution, (B, 2) f64: .npy, .csv,\n"
+      "                         or - to print them\n"
+      "  --explain              list each row's surviving tokens, their probabilities\n"
+      "                         and the one drawn\n"
+      "\n"
+      "A NaN or +inf logit, or a row of -inf, is an error naming the row.\n",
       out);
 }
 
