@@ -2,8 +2,8 @@
 # The peer benchmark in one command: sets up what is missing (setup.sh), builds the C++ part into
 # build-peers/, runs the C++ and Python processes and writes bench/peers/results/ (RESULTS.md,
 # throughput.png, raw.jsonl; TRAINING.md and training.jsonl for the training ops; ATTENTION.md and
-# attention.jsonl for attention). Arguments go to report.py (--quick: a short check, for
-# training.py and attention.py too).
+# attention.jsonl for attention; SAMPLING.md and sampling.jsonl for sampling). Arguments go to
+# report.py (--quick: a short check, for training.py, attention.py and sampling.py too).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 venv=${SMX_PEERS_VENV:-$here/.venv}
@@ -24,3 +24,6 @@ for a in "$@"; do [ "$a" = --quick ] && quick=(--quick); done
 # Attention beside PyTorch's scaled_dot_product_attention: results/ATTENTION.md.
 "$venv/bin/python" "$here/attention.py" "${quick[@]}" --markdown "$here/results/ATTENTION.md" \
   > "$here/results/attention.jsonl"
+# Sampling beside PyTorch's sort-based sampler: results/SAMPLING.md.
+"$venv/bin/python" "$here/sampling.py" "${quick[@]}" --markdown "$here/results/SAMPLING.md" \
+  > "$here/results/sampling.jsonl"

@@ -9,6 +9,7 @@
 
 #include "args.h"
 #include "bench_attention.h"
+#include "bench_sampling.h"
 #include "bench_core.h"
 #include "commands.h"
 #include "heap_tracker.h"
@@ -60,6 +61,7 @@ struct BenchArgs {
   std::vector<Shape> shapes = kDefaultShapes;
   bool shape_given = false;
   bool attention = false;  // --op attention: its own table (bench_attention.cc)
+  bool sample = false;     // --op sample: its own table (bench_sampling.cc)
   std::vector<BenchOp> ops = AllBenchOps();
   std::vector<int> threads;
   int reps = kDefaultReps;
@@ -96,14 +98,15 @@ BenchArgs ParseBenchArgs(Args args) {
     } else if (name == "--op") {
       const std::string op = reader.TakeValue();
       parsed.attention = op == "attention";
+      parsed.sample = op == "sample";
       parsed.ops.clear();
       for (const BenchOp& b : AllBenchOps()) {
         if (b.name == op) parsed.ops = {b};
       }
-      if (parsed.ops.empty() && !parsed.attention) {
+      if (parsed.ops.empty() && !parsed.attention && !parsed.sample) {
         throw UsageError("invalid --op '" + op +
                          "': must be softmax, log-softmax, logsumexp, softmax-backward, "
-                         "cross-entropy or attention");
+                         "cross-entropy, attention or sample");
       }
     } else if (name == "--threads") {
       parsed.threads = {ParseIntValue(name, reader.TakeValue(), 1, 1024)};
@@ -226,6 +229,12 @@ int RunBench(Args raw_args) {
     std::vector<AttentionShape> shapes = kDefaultAttentionShapes;
     if (args.shape_given) shapes = {{args.shapes[0].rows, args.shapes[0].cols}};
     RunAttentionBench(shapes, args.threads, args.reps == kDefaultReps ? 3 : args.reps, args.json);
+    return kExitOk;
+  }
+  if (args.sample) {  // --shape BxV: the batch and the vocabulary
+    std::vector<SamplingShape> shapes = kDefaultSamplingShapes;
+    if (args.shape_given) shapes = {{args.shapes[0].rows, args.shapes[0].cols}};
+    RunSamplingBench(shapes, args.threads, args.reps == kDefaultReps ? 7 : args.reps, args.json);
     return kExitOk;
   }
   if (!args.json) {
