@@ -117,6 +117,34 @@ enum class FilterOutput : std::uint8_t {
 Status top_k_top_p_filter(const ConstTensorRef& logits, const TensorRef& out, FilterOutput output,
                           const SamplingOptions& options = {});
 
+// ---- Gumbel-max and Gumbel-softmax ----------------------------------------------------------
+//
+// Both perturb every logit with its own Gumbel noise G_i = -log(-log U_i), U_i in (0, 1) the
+// i-th number of the row's Philox stream (seed, row id, step; a stream apart from sample's), in
+// f64. They cost one Philox call per two tokens and two logarithms per token: slower than
+// sample, which needs one number per row; they exist for what needs the noise itself.
+struct GumbelOptions {
+  // gumbel_max: T >= 0 (0: greedy, +inf: uniform over the finite logits); gumbel_softmax: tau,
+  // finite and > 0.
+  double temperature = 1.0;
+  bool hard = false;  // gumbel_softmax: the one-hot of the argmax instead of the soft sample
+  std::uint64_t seed = 0;
+  std::uint64_t step = 0;                  // < 2^32
+  std::span<const std::uint64_t> row_ids;  // one per row; empty: the row's index
+};
+
+// Gumbel-max: token = argmax_i (z_i / T + G_i) (the lowest index among ties), which is a draw
+// from softmax(z / T). logits as in sample; the same errors.
+Status gumbel_max(const ConstTensorRef& logits, std::span<std::int64_t> tokens,
+                  const GumbelOptions& options = {});
+
+// Gumbel-softmax (Jang et al., 2017; PyTorch's F.gumbel_softmax): y = softmax((z + G) / tau)
+// along each row, or with `hard` the one-hot of its argmax (the forward value of the
+// straight-through estimator; its gradient is softmax_backward of the soft y). out has the logits'
+// shape and dtype and may be the logits. -inf logits get 0; errors as sample's.
+Status gumbel_softmax(const ConstTensorRef& logits, const TensorRef& out,
+                      const GumbelOptions& options = {});
+
 }  // namespace smx
 
 #endif  // SMX_SAMPLING_H_

@@ -282,6 +282,16 @@ typedef enum smx_filter_output {
 smx_status smx_top_k_top_p_filter(const smx_tensor* logits, const smx_tensor* out, int32_t output,
                                   const smx_sampling_options* options);
 
+/* Gumbel-max: argmax(z / T + G) per row, G Gumbel noise from Philox (seed, row id, step; row_ids
+ * NULL or num_rows ids): a draw from softmax(z / T). T >= 0 (0 greedy). */
+smx_status smx_gumbel_max(const smx_tensor* logits, int64_t* tokens, int64_t num_rows,
+                          double temperature, uint64_t seed, uint64_t step,
+                          const uint64_t* row_ids);
+/* Gumbel-softmax (PyTorch's F.gumbel_softmax): out = softmax((z + G) / tau) per row, or with
+ * hard != 0 the one-hot of its argmax. tau finite and > 0; out may be the logits. */
+smx_status smx_gumbel_softmax(const smx_tensor* logits, const smx_tensor* out, double tau,
+                              int32_t hard, uint64_t seed, uint64_t step, const uint64_t* row_ids);
+
 /* ---- Threads and build information (smx/runtime.h) ------------------------------------------- */
 
 /* The number of threads smx ops may use; 0 or less restores the default (the SMX_NUM_THREADS

@@ -27,7 +27,7 @@ import numpy as np
 from . import _array, _smx
 from ._attention import scaled_dot_product_attention, scaled_dot_product_attention_backward
 from ._losses import cross_entropy, kl_div_distill
-from ._sampling import sample, top_k_top_p_filter
+from ._sampling import gumbel_max, gumbel_softmax, sample, top_k_top_p_filter
 
 __version__: str = _smx.version()
 
@@ -51,6 +51,8 @@ __all__ = [
     "scaled_dot_product_attention_backward",
     "sample",
     "top_k_top_p_filter",
+    "gumbel_max",
+    "gumbel_softmax",
     "set_num_threads",
     "get_num_threads",
     "simd_target",

@@ -166,6 +166,23 @@ def top_k_top_p_filter(
 ) -> Any:
     """sample's filtered distribution: probabilities (0 where removed) or logits/T (-inf)."""
 
+def gumbel_max(
+    logits: _Array, *, temperature: Any = 1.0, seed: int, step: int = 0, row_ids: Any = None
+) -> Any:
+    """argmax(logits / T + Gumbel noise) per row: a draw from softmax(logits / T)."""
+
+def gumbel_softmax(
+    logits: _Array,
+    tau: Any = 1.0,
+    hard: bool = False,
+    *,
+    seed: int,
+    step: int = 0,
+    row_ids: Any = None,
+    out: Any = None,
+) -> Any:
+    """softmax((logits + Gumbel noise) / tau) per row, or its one-hot argmax with hard=True."""
+
 def set_num_threads(n: int) -> None:
     """Threads smx may use; 0 restores the default (SMX_NUM_THREADS or every core)."""
 

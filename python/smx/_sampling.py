@@ -1,4 +1,4 @@
-"""Sampling from logits: sample and top_k_top_p_filter.
+"""Sampling from logits: sample, top_k_top_p_filter, gumbel_max and gumbel_softmax.
 
 Argument checks, the per-row parameters as one contiguous array each, output allocation; the
 kernels are in smx._smx (python/src/sampling_ext.cc). The method and its guarantees are those of
@@ -60,6 +60,27 @@ def _unsigned(op: str, name: str, value: Any) -> int:
     return v
 
 
+def _stream(op: str, rows: int, seed: Any, step: Any, row_ids: Any) -> Tuple[int, int, Any]:
+    """The Philox stream's seed, step and row ids (None, or uint64 with one id per row)."""
+    seed = _unsigned(op, "seed", seed)
+    step = _unsigned(op, "step", step)
+    if row_ids is None:
+        return seed, step, None
+    ids = _per_row(op, "row_ids", row_ids, 0, np.int64, rows)
+    if ids.shape[0] != rows:
+        raise ValueError(f"{op}: row_ids must have one id per row ({rows}), got {ids.shape[0]}")
+    if (ids < 0).any():
+        raise ValueError(f"{op}: row_ids must be >= 0")
+    return seed, step, ids.view(np.uint64)
+
+
+def _real(op: str, name: str, value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: {name} must be a real number, got {value!r}") from None
+
+
 def _result(x: _array.Input, values: np.ndarray, one_row: bool) -> Any:
     values = values.reshape(()) if one_row else values
     if x.kind == "torch":
@@ -89,16 +110,7 @@ def sample(logits: Any, *, temperature: Any = 1.0, top_k: Any = None, top_p: Any
     x = _array.Input(logits, op)
     rows = _rows(x)
     temperature, top_k, top_p, min_p = _parameters(op, rows, temperature, top_k, top_p, min_p)
-    seed = _unsigned(op, "seed", seed)
-    step = _unsigned(op, "step", step)
-    ids = None
-    if row_ids is not None:
-        ids = _per_row(op, "row_ids", row_ids, 0, np.int64, rows)
-        if ids.shape[0] != rows:
-            raise ValueError(f"{op}: row_ids must have one id per row ({rows}), got {ids.shape[0]}")
-        if (ids < 0).any():
-            raise ValueError(f"{op}: row_ids must be >= 0")
-        ids = ids.view(np.uint64)
+    seed, step, ids = _stream(op, rows, seed, step, row_ids)
     tokens = np.empty(rows, dtype=np.int64)
     logprobs = np.empty(rows, dtype=np.float64) if return_logprobs else None
     raw = np.empty(rows, dtype=np.float64) if return_logprobs else None
@@ -127,4 +139,32 @@ def top_k_top_p_filter(logits: Any, *, top_k: Any = None, top_p: Any = None, min
     y = x.output(x.shape, out)
     _smx.top_k_top_p_filter(x.array, y.array, output == "probs", temperature, top_k, top_p, min_p,
                             x.dtype_override)
+    return y.result
+
+
+def gumbel_max(logits: Any, *, temperature: Any = 1.0, seed: int, step: int = 0,
+               row_ids: Any = None) -> Any:
+    """argmax(logits / T + G) per row, G Gumbel noise from Philox (seed, row id, step): a draw from
+    softmax(logits / T) that perturbs every logit (slower than ``sample``; no filters)."""
+    op = "gumbel_max"
+    x = _array.Input(logits, op)
+    rows = _rows(x)
+    seed, step, ids = _stream(op, rows, seed, step, row_ids)
+    tokens = np.empty(rows, dtype=np.int64)
+    _smx.gumbel_max(x.array, tokens, _real(op, "temperature", temperature), seed, step, ids,
+                    x.dtype_override)
+    return _result(x, tokens, len(x.shape) == 1)
+
+
+def gumbel_softmax(logits: Any, tau: Any = 1.0, hard: bool = False, *, seed: int, step: int = 0,
+                   row_ids: Any = None, out: Optional[Any] = None) -> Any:
+    """PyTorch's F.gumbel_softmax along the last axis: softmax((logits + G) / tau), or with
+    ``hard=True`` the one-hot of its argmax; G from Philox (seed, row id, step)."""
+    op = "gumbel_softmax"
+    x = _array.Input(logits, op)
+    rows = _rows(x)
+    seed, step, ids = _stream(op, rows, seed, step, row_ids)
+    y = x.output(x.shape, out)
+    _smx.gumbel_softmax(x.array, y.array, _real(op, "tau", tau), bool(hard), seed, step, ids,
+                        x.dtype_override)
     return y.result

@@ -1,7 +1,7 @@
-// Sampling in smx._smx: sample and top_k_top_p_filter. The Python layer (python/smx/_sampling.py)
-// checks the arguments, broadcasts the per-row parameters to one contiguous array each (length 1
-// for one value) and allocates the outputs; here they become smx::PerRow views and the kernel
-// runs without the GIL.
+// Sampling in smx._smx: sample, top_k_top_p_filter, gumbel_max and gumbel_softmax. The Python layer
+// (python/smx/_sampling.py) checks the arguments, broadcasts the per-row parameters to one
+// contiguous array each (length 1 for one value) and allocates the outputs; here they become
+// smx::PerRow views and the kernel runs without the GIL.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/optional.h>
@@ -49,6 +49,18 @@ struct SamplingArgs {
   }
 };
 
+smx::GumbelOptions GumbelOptionsOf(double temperature, bool hard, std::uint64_t seed,
+                                   std::uint64_t step,
+                                   const std::optional<Column<std::uint64_t>>& row_ids) {
+  smx::GumbelOptions o;
+  o.temperature = temperature;
+  o.hard = hard;
+  o.seed = seed;
+  o.step = step;
+  if (row_ids) o.row_ids = std::span<const std::uint64_t>(row_ids->data(), row_ids->shape(0));
+  return o;
+}
+
 }  // namespace
 
 void BindSampling(nb::module_& m) {
@@ -95,6 +107,38 @@ void BindSampling(nb::module_& m) {
       },
       nb::arg("logits"), nb::arg("out"), nb::arg("probabilities"), nb::arg("temperature"),
       nb::arg("top_k"), nb::arg("top_p"), nb::arg("min_p"), nb::arg("dtype") = nb::none());
+
+  m.def(
+      "gumbel_max",
+      [](const InArray& logits, const OutColumn<std::int64_t>& tokens, double temperature,
+         std::uint64_t seed, std::uint64_t step,
+         const std::optional<Column<std::uint64_t>>& row_ids, const DTypeOverride& dtype) {
+        const smx::GumbelOptions options = GumbelOptionsOf(temperature, false, seed, step, row_ids);
+        const smx::ConstTensorRef x = InputRef(logits, dtype);
+        std::span<std::int64_t> t(tokens.data(), tokens.shape(0));
+        smx::Status status;
+        {
+          nb::gil_scoped_release release;
+          status = smx::gumbel_max(x, t, options);
+        }
+        ThrowIfError(status);
+      },
+      nb::arg("logits"), nb::arg("tokens"), nb::arg("temperature"), nb::arg("seed"),
+      nb::arg("step"), nb::arg("row_ids").none(), nb::arg("dtype") = nb::none());
+
+  m.def(
+      "gumbel_softmax",
+      [](const InArray& logits, const OutArray& out, double tau, bool hard, std::uint64_t seed,
+         std::uint64_t step, const std::optional<Column<std::uint64_t>>& row_ids,
+         const DTypeOverride& dtype) {
+        const smx::GumbelOptions options = GumbelOptionsOf(tau, hard, seed, step, row_ids);
+        RunOp(logits, out, dtype, /*allow_in_place=*/true,
+              [&](const smx::ConstTensorRef& x, const smx::TensorRef& y) {
+                return smx::gumbel_softmax(x, y, options);
+              });
+      },
+      nb::arg("logits"), nb::arg("out"), nb::arg("tau"), nb::arg("hard"), nb::arg("seed"),
+      nb::arg("step"), nb::arg("row_ids").none(), nb::arg("dtype") = nb::none());
 }
 
 }  // namespace smx_py

@@ -224,3 +224,38 @@ def test_errors():
         smx.sample(np.full((1, 3), -np.inf, np.float32), seed=0, top_k=2)
     with pytest.raises(ValueError, match="output"):
         smx.top_k_top_p_filter(z, output="ids")
+
+
+def test_gumbel_max_follows_softmax():
+    z = model_logits(60, 4)
+    batch = np.tile(z, (500, 1))
+    counts = np.zeros(60, dtype=np.int64)
+    for step in range(40):
+        counts += np.bincount(smx.gumbel_max(batch, temperature=1.3, seed=8, step=step),
+                              minlength=60)
+    stat, critical = chi_square(counts, reference(z, temperature=1.3))
+    assert stat < critical, (stat, critical)
+    assert int(smx.gumbel_max(z, temperature=0, seed=1)) == int(np.argmax(z))
+
+
+def test_gumbel_softmax():
+    z = np.stack([model_logits(50, s) for s in range(6)]).astype(np.float64)
+    z[0, 3] = -np.inf
+    y = smx.gumbel_softmax(z, tau=0.5, seed=3, step=2)
+    assert y.shape == z.shape and y.dtype == np.float64
+    np.testing.assert_allclose(y.sum(axis=1), 1, rtol=1e-12)
+    assert y[0, 3] == 0
+    hard = smx.gumbel_softmax(z, tau=0.5, hard=True, seed=3, step=2)
+    assert np.array_equal(hard, np.eye(50)[np.argmax(y, axis=1)])
+    assert np.array_equal(np.argmax(y, axis=1), smx.gumbel_max(z, temperature=0.5, seed=3, step=2))
+    # Row ids, not positions, key the noise.
+    order = np.arange(6)[::-1]
+    np.testing.assert_array_equal(smx.gumbel_softmax(z[order], tau=0.5, seed=3, step=2,
+                                                     row_ids=order), y[order])
+    zz = z.copy()
+    assert smx.gumbel_softmax(zz, tau=0.5, seed=3, step=2, out=zz) is zz
+    np.testing.assert_array_equal(zz, y)
+    with pytest.raises(ValueError, match="finite and > 0"):
+        smx.gumbel_softmax(z, tau=0, seed=0)
+    with pytest.raises(TypeError):
+        smx.gumbel_softmax(z)

@@ -85,4 +85,48 @@ smx_status smx_top_k_top_p_filter(const smx_tensor* logits, const smx_tensor* ou
   });
 }
 
+smx_status smx_gumbel_max(const smx_tensor* logits, int64_t* tokens, int64_t num_rows,
+                          double temperature, uint64_t seed, uint64_t step,
+                          const uint64_t* row_ids) {
+  constexpr const char* kFn = "smx_gumbel_max";
+  return smx::capi::Guard(kFn, [&]() -> smx::Status {
+    smx::ConstTensorRef z;
+    if (smx::Status s = smx::capi::ToConstRef(kFn, "logits", logits, z); !s.ok()) return s;
+    if (num_rows < 0 || (tokens == nullptr && num_rows > 0)) {
+      return smx::Status::InvalidArgument(std::string(kFn) + ": tokens is null or num_rows (" +
+                                          std::to_string(num_rows) + ") is negative");
+    }
+    smx::GumbelOptions o;
+    o.temperature = temperature;
+    o.seed = seed;
+    o.step = step;
+    if (row_ids != nullptr) {
+      o.row_ids = std::span<const std::uint64_t>(row_ids, static_cast<std::size_t>(num_rows));
+    }
+    return smx::gumbel_max(z, std::span<std::int64_t>(tokens, static_cast<std::size_t>(num_rows)),
+                           o);
+  });
+}
+
+smx_status smx_gumbel_softmax(const smx_tensor* logits, const smx_tensor* out, double tau,
+                              int32_t hard, uint64_t seed, uint64_t step, const uint64_t* row_ids) {
+  constexpr const char* kFn = "smx_gumbel_softmax";
+  return smx::capi::Guard(kFn, [&]() -> smx::Status {
+    smx::ConstTensorRef z;
+    smx::TensorRef y;
+    if (smx::Status s = smx::capi::ToConstRef(kFn, "logits", logits, z); !s.ok()) return s;
+    if (smx::Status s = smx::capi::ToRef(kFn, "out", out, y); !s.ok()) return s;
+    smx::GumbelOptions o;
+    o.temperature = tau;
+    o.hard = hard != 0;
+    o.seed = seed;
+    o.step = step;
+    if (row_ids != nullptr) {
+      o.row_ids =
+          std::span<const std::uint64_t>(row_ids, static_cast<std::size_t>(smx::capi::RowsOf(z)));
+    }
+    return smx::gumbel_softmax(z, y, o);
+  });
+}
+
 }  // extern "C"

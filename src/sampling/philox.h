@@ -36,6 +36,13 @@ inline double UniformFromBits(std::uint32_t a, std::uint32_t b) {
   return static_cast<double>(bits) * 0x1p-53;
 }
 
+// A double in (0, 1), never 0 or 1 (so that log(-log u) is finite): (2k + 1) 2^-53 for 52
+// random bits k.
+inline double OpenUniformFromBits(std::uint32_t a, std::uint32_t b) {
+  const std::uint64_t bits = (std::uint64_t{a >> 6} << 26) | (b >> 6);
+  return static_cast<double>(2 * bits + 1) * 0x1p-53;
+}
+
 // The random numbers of one row at one step: Philox keyed on the seed, counter (call, step,
 // row id). Draw n is lanes 2(n % 2), 2(n % 2) + 1 of call n / 2.
 class RowRandom {
@@ -54,6 +61,14 @@ class RowRandom {
     const PhiloxCounter w = Words(draw / 2);
     const int lane = 2 * static_cast<int>(draw % 2);
     return UniformFromBits(w[lane], w[lane + 1]);
+  }
+  // The two numbers in (0, 1) of token pair `pair` (tokens 2 pair and 2 pair + 1) of the
+  // per-token stream, whose calls start at kTokenStream: apart from the draws of sample, whose
+  // rounds never reach it.
+  static constexpr std::uint32_t kTokenStream = 0x80000000u;
+  std::array<double, 2> TokenUniforms(std::uint32_t pair) const {
+    const PhiloxCounter w = Words(kTokenStream + pair);
+    return {OpenUniformFromBits(w[0], w[1]), OpenUniformFromBits(w[2], w[3])};
   }
 
  private:

@@ -9,39 +9,17 @@
 #include <vector>
 
 #include "core/layout.h"
-#include "core/parallel.h"
-#include "core/storage.h"
+#include "sampling/batch.h"
 #include "sampling/row_sampler.h"
 
 namespace smx {
 namespace {
 
+using internal::Batch;
+using internal::CheckSpan;
+using internal::PlanBatch;
+using internal::RowOf;
 using internal::RowParams;
-
-// The logits as rows: [batch, V] or [V].
-struct Batch {
-  std::int64_t rows = 0;
-  std::int64_t length = 0;  // V
-  std::int64_t row_stride = 0, col_stride = 0;
-};
-
-Status PlanBatch(const char* op, const char* name, const ConstTensorRef& x, Batch& batch) {
-  if (Status s = internal::CheckView(op, name, x.layout, x.data); !s.ok()) return s;
-  const Layout& l = x.layout;
-  if (l.rank == 1) {
-    batch = {1, l.shape[0], 0, l.strides[0]};
-  } else if (l.rank == 2) {
-    batch = {l.shape[0], l.shape[1], l.strides[0], l.strides[1]};
-  } else {
-    return Status::InvalidArgument(std::string(op) + ": " + name +
-                                   " must be [batch, V] or [V], got " + internal::ShapeString(l));
-  }
-  if (batch.length == 0 && batch.rows > 0) {
-    return Status::InvalidArgument(std::string(op) + ": " + name + " has V = 0 tokens (" +
-                                   internal::ShapeString(l) + "): there is nothing to draw");
-  }
-  return Status::Ok();
-}
 
 template <typename T>
 Status CheckPerRow(const char* op, const char* name, const PerRow<T>& values, std::int64_t rows,
@@ -133,56 +111,6 @@ struct ThreadState {
   }
 };
 
-// Row r of x as a contiguous row of C: the data itself when it already is one, else staged.
-template <typename C>
-const C* RowOf(const ConstTensorRef& x, const Batch& b, std::int64_t r, std::vector<C>& stage) {
-  const std::int64_t offset = r * b.row_stride;
-  const C* direct = nullptr;
-  internal::VisitStorage(x.dtype, [&](auto s) {
-    using S = decltype(s);
-    const S* row = static_cast<const S*>(x.data) + offset;
-    if constexpr (std::is_same_v<S, C>) {
-      if (b.col_stride == 1 || b.length == 1) {
-        direct = row;
-        return;
-      }
-    }
-    stage.resize(static_cast<std::size_t>(b.length));
-    for (std::int64_t i = 0; i < b.length; ++i) {
-      stage[static_cast<std::size_t>(i)] =
-          static_cast<C>(internal::ToCompute(row[i * b.col_stride]));
-    }
-  });
-  return direct != nullptr ? direct : stage.data();
-}
-
-// Runs row_fn(state, r) for every row on the threads; returns the first row's problem.
-template <class RowFn>
-Status ForEachRow(const char* op, const Batch& b, RowFn row_fn) {
-  std::vector<std::string> problems(static_cast<std::size_t>(b.rows));
-  const int threads = internal::ThreadsFor(b.rows * b.length, b.rows);
-  internal::ParallelFor(b.rows, threads, [&](std::int64_t begin, std::int64_t end) {
-    ThreadState state;
-    for (std::int64_t r = begin; r < end; ++r)
-      problems[static_cast<std::size_t>(r)] = row_fn(state, r);
-  });
-  for (std::int64_t r = 0; r < b.rows; ++r) {
-    const std::string& p = problems[static_cast<std::size_t>(r)];
-    if (!p.empty()) {
-      return Status::InvalidArgument(std::string(op) + ": row " + std::to_string(r) +
-                                     " of the logits " + p);
-    }
-  }
-  return Status::Ok();
-}
-
-Status CheckSpan(const char* op, const char* name, std::size_t size, std::int64_t rows,
-                 bool optional) {
-  if ((optional && size == 0) || static_cast<std::int64_t>(size) == rows) return Status::Ok();
-  return Status::InvalidArgument(std::string(op) + ": " + name + " has " + std::to_string(size) +
-                                 " entries for " + std::to_string(rows) + " rows");
-}
-
 }  // namespace
 
 Status sample(const ConstTensorRef& logits, std::span<std::int64_t> tokens,
@@ -208,22 +136,23 @@ Status sample(const ConstTensorRef& logits, std::span<std::int64_t> tokens,
   }
   const bool want_logprobs = !logprobs.empty() || !raw_logprobs.empty();
   std::vector<internal::RowDraw> draws(static_cast<std::size_t>(b.rows));
-  Status status = ForEachRow(kOp, b, [&](ThreadState& state, std::int64_t r) {
-    const RowParams params = ParamsOf(options, r);
-    const std::uint64_t row_id = options.row_ids.empty()
-                                     ? static_cast<std::uint64_t>(r)
-                                     : options.row_ids[static_cast<std::size_t>(r)];
-    const internal::RowRandom random(options.seed, row_id,
-                                     static_cast<std::uint32_t>(options.step));
-    const std::size_t n = static_cast<std::size_t>(b.length);
-    internal::RowDraw& draw = draws[static_cast<std::size_t>(r)];
-    auto run = [&](auto compute) {
-      using C = decltype(compute);
-      const C* x = RowOf<C>(logits, b, r, state.Stage<C>());
-      return state.Sampler<C>().Sample(x, n, params, random, want_logprobs, draw);
-    };
-    return NeedsDouble(logits.dtype, params.temperature) ? run(double{}) : run(float{});
-  });
+  Status status =
+      internal::ForEachRow<ThreadState>(kOp, b, [&](ThreadState& state, std::int64_t r) {
+        const RowParams params = ParamsOf(options, r);
+        const std::uint64_t row_id = options.row_ids.empty()
+                                         ? static_cast<std::uint64_t>(r)
+                                         : options.row_ids[static_cast<std::size_t>(r)];
+        const internal::RowRandom random(options.seed, row_id,
+                                         static_cast<std::uint32_t>(options.step));
+        const std::size_t n = static_cast<std::size_t>(b.length);
+        internal::RowDraw& draw = draws[static_cast<std::size_t>(r)];
+        auto run = [&](auto compute) {
+          using C = decltype(compute);
+          const C* x = RowOf<C>(logits, b, r, state.Stage<C>());
+          return state.Sampler<C>().Sample(x, n, params, random, want_logprobs, draw);
+        };
+        return NeedsDouble(logits.dtype, params.temperature) ? run(double{}) : run(float{});
+      });
   if (!status.ok()) return status;
   for (std::int64_t r = 0; r < b.rows; ++r) {
     const internal::RowDraw& d = draws[static_cast<std::size_t>(r)];
@@ -266,25 +195,26 @@ Status top_k_top_p_filter(const ConstTensorRef& logits, const TensorRef& out, Fi
   const bool f64 = logits.dtype == DType::kF64;
   (f64 ? rows_f64.resize(static_cast<std::size_t>(b.rows))
        : rows_f32.resize(static_cast<std::size_t>(b.rows)));
-  Status status = ForEachRow(kOp, b, [&](ThreadState& state, std::int64_t r) {
-    const RowParams params = ParamsOf(options, r);
-    const std::size_t n = static_cast<std::size_t>(b.length);
-    auto run = [&](auto compute) {
-      using C = decltype(compute);
-      const C* x = RowOf<C>(logits, b, r, state.Stage<C>());
-      std::vector<C>& result = state.Out<C>();
-      result.resize(n);
-      std::string problem = state.Sampler<C>().Filter(x, n, params, output, result.data());
-      if (!problem.empty()) return problem;
-      if (f64) {
-        rows_f64[static_cast<std::size_t>(r)].assign(result.begin(), result.end());
-      } else {
-        rows_f32[static_cast<std::size_t>(r)].assign(result.begin(), result.end());
-      }
-      return std::string();
-    };
-    return NeedsDouble(logits.dtype, params.temperature) ? run(double{}) : run(float{});
-  });
+  Status status =
+      internal::ForEachRow<ThreadState>(kOp, b, [&](ThreadState& state, std::int64_t r) {
+        const RowParams params = ParamsOf(options, r);
+        const std::size_t n = static_cast<std::size_t>(b.length);
+        auto run = [&](auto compute) {
+          using C = decltype(compute);
+          const C* x = RowOf<C>(logits, b, r, state.Stage<C>());
+          std::vector<C>& result = state.Out<C>();
+          result.resize(n);
+          std::string problem = state.Sampler<C>().Filter(x, n, params, output, result.data());
+          if (!problem.empty()) return problem;
+          if (f64) {
+            rows_f64[static_cast<std::size_t>(r)].assign(result.begin(), result.end());
+          } else {
+            rows_f32[static_cast<std::size_t>(r)].assign(result.begin(), result.end());
+          }
+          return std::string();
+        };
+        return NeedsDouble(logits.dtype, params.temperature) ? run(double{}) : run(float{});
+      });
   if (!status.ok()) return status;
   internal::VisitStorage(out.dtype, [&](auto s) {
     using S = decltype(s);

@@ -449,9 +449,19 @@ static void TestSampling(void) {
   CHECK_ERROR(smx_sample(&zt, tokens, NULL, NULL, 3, NULL), SMX_INVALID_ARGUMENT, "num_rows");
   CHECK_ERROR(smx_top_k_top_p_filter(&zt, &pt, 9, NULL), SMX_INVALID_ARGUMENT,
               "not an smx_filter_output");
+  /* Gumbel: at T = 0 greedy; the hard sample is one-hot at gumbel_max's token. */
+  CHECK(smx_gumbel_max(&zt, tokens, 2, 0.0, 1, 0, NULL) == SMX_OK);
+  CHECK(tokens[0] == 1 && tokens[1] == 0);
+  const uint64_t ids[2] = {10, 11};
+  CHECK(smx_gumbel_max(&zt, tokens, 2, 1.0, 5, 3, ids) == SMX_OK);
+  CHECK(smx_gumbel_softmax(&zt, &pt, 1.0, 1, 5, 3, ids) == SMX_OK);
+  CHECK(probs[tokens[0]] == 1.0f && probs[4 + tokens[1]] == 1.0f && probs[7] == 0);
+  CHECK_ERROR(smx_gumbel_softmax(&zt, &pt, 0.0, 0, 5, 3, NULL), SMX_INVALID_ARGUMENT,
+              "finite and > 0");
   z[5] = NAN;
   CHECK_ERROR(smx_sample(&zt, tokens, NULL, NULL, 2, NULL), SMX_INVALID_ARGUMENT,
               "row 1 of the logits holds NaN");
+  CHECK_ERROR(smx_gumbel_max(&zt, tokens, 2, 1.0, 0, 0, NULL), SMX_INVALID_ARGUMENT, "row 1");
 }
 
 static void TestAttention(void) {

@@ -119,7 +119,7 @@ import json, sys
 row = json.loads(sys.argv[1])
 assert row["op"] == "softmax-backward" and row["extra_heap_bytes"] == 0, row
 ' "$out"
-expect_error "bench names its ops" 2 "softmax-backward, cross-entropy or attention" bench --op nope
+expect_error "bench names its ops" 2 "softmax-backward, cross-entropy, attention or sample" bench --op nope
 
 # sigmoid, log-sigmoid, softplus: elementwise, exact over the whole range.
 expect_output "log-sigmoid keeps -100 and the tiny negative" \

@@ -40,7 +40,17 @@ expect_contains "sample explain" "2 of 4 tokens survive" sample -i "$work/sp_z.n
   --explain
 expect_contains "sample explain drawn" "<- drawn" sample -i "$work/sp_z.npy" --top-p 0.5 --explain
 
+expect_output "sample gumbel greedy" $'1\n0\n2' sample -i "$work/sp_z.npy" --gumbel -T 0
+run sample -i "$work/sp_z.npy" --gumbel --seed 5
+if ((rc == 0)) && [[ $(echo "$out" | tail -1) == 2 && $(echo "$out" | wc -l) == 3 ]]; then
+  pass
+else
+  fail "sample --gumbel: exit $rc, '$out' $err"
+fi
+
 o=(-o "$outdir/result.npy")
+expect_error "sample gumbel with top-p" 2 "--gumbel draws from softmax" sample \
+  -i "$work/sp_z.npy" --gumbel --top-p 0.5 "${o[@]}"
 expect_error "sample no input" 2 "no logits" sample "${o[@]}"
 expect_error "sample bad top-p" 2 "invalid --top-p '0'" sample -i "$work/sp_z.npy" --top-p 0 "${o[@]}"
 expect_error "sample bad min-p" 2 "invalid --min-p" sample -i "$work/sp_z.npy" --min-p 1.5 "${o[@]}"

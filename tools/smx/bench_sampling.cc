@@ -55,9 +55,9 @@ void RunSamplingBench(const std::vector<SamplingShape>& shapes, const std::vecto
     const smx::TensorRef y{output.data(), smx::DType::kF32, layout};
     std::vector<std::int64_t> tokens(static_cast<std::size_t>(shape.batch));
     for (int t : threads) {
-      const Measurement softmax = MeasureCallAgainstCopy(
-          [&] { Check(smx::softmax(x, y)); }, logits, output, elements, elements, t, reps,
-          kMinBatchSeconds);
+      const Measurement softmax =
+          MeasureCallAgainstCopy([&] { Check(smx::softmax(x, y)); }, logits, output, elements,
+                                 elements, t, reps, kMinBatchSeconds);
       for (const Filter& f : kFilters) {
         smx::SamplingOptions options;
         options.top_k = f.top_k;

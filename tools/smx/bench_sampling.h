@@ -15,7 +15,7 @@ struct SamplingShape {
 
 // The default table: V of 32000, 128256 and 256000 (Llama 2, Llama 3, Gemma) by batch 1, 8, 64.
 inline const std::vector<SamplingShape> kDefaultSamplingShapes = {
-    {1, 32000},  {8, 32000},  {64, 32000},  {1, 128256}, {8, 128256},
+    {1, 32000},   {8, 32000},  {64, 32000}, {1, 128256}, {8, 128256},
     {64, 128256}, {1, 256000}, {8, 256000}, {64, 256000}};
 
 // smx::sample with top-k 50, top-p 0.9 and both, beside one smx::softmax pass over the same

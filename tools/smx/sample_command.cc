@@ -38,6 +38,7 @@ struct SampleArgs {
   double min_p = 0;
   std::uint64_t seed = 0;
   std::uint64_t step = 0;
+  bool gumbel = false;  // --gumbel: Gumbel-max (argmax of z / T plus noise), no filters
   bool explain = false;
   bool help = false;
 };
@@ -91,6 +92,9 @@ SampleArgs ParseSampleArgs(Args args) {
       parsed.seed = TakeUnsigned(reader, name, static_cast<std::uint64_t>(INT64_MAX));
     } else if (name == "--step") {
       parsed.step = TakeUnsigned(reader, name, 0xffffffffull);
+    } else if (name == "--gumbel") {
+      reader.TakeNoValue();
+      parsed.gumbel = true;
     } else if (name == "--explain") {
       reader.TakeNoValue();
       parsed.explain = true;
@@ -103,6 +107,12 @@ SampleArgs ParseSampleArgs(Args args) {
   }
   if (parsed.help) return parsed;
   if (parsed.input.empty()) throw UsageError("no logits: give -i LOGITS.npy");
+  if (parsed.gumbel && (parsed.top_k != 0 || parsed.top_p != 1 || parsed.min_p != 0 ||
+                        parsed.explain || !parsed.logprobs.empty())) {
+    throw UsageError(
+        "--gumbel draws from softmax(z / T) itself: it takes no --top-k, --top-p, "
+        "--min-p, --logprobs or --explain");
+  }
   CheckNpyPath("sample", "-i", parsed.input);
   if (!parsed.output.empty() && parsed.output != "-") CheckOutputPath("-o", parsed.output);
   if (!parsed.logprobs.empty() && parsed.logprobs != "-") {
@@ -204,7 +214,16 @@ int RunSample(Args raw_args) {
   tokens.shape = logits.rank() == 2 ? std::vector<std::int64_t>{rows} : std::vector<std::int64_t>{};
   tokens.values.resize(static_cast<std::size_t>(rows));
   std::vector<double> filtered(static_cast<std::size_t>(rows)), raw(filtered.size());
-  const smx::Status status = smx::sample(logits.ConstRef(), tokens.values, filtered, raw, options);
+  smx::Status status;
+  if (args.gumbel) {
+    smx::GumbelOptions gumbel;
+    gumbel.temperature = args.temperature;
+    gumbel.seed = args.seed;
+    gumbel.step = args.step;
+    status = smx::gumbel_max(logits.ConstRef(), tokens.values, gumbel);
+  } else {
+    status = smx::sample(logits.ConstRef(), tokens.values, filtered, raw, options);
+  }
   if (!status.ok()) throw RuntimeError(status.message());
   // (B, 2): each row's filtered and unfiltered log-probability, f64.
   Array logprobs = Array::Zeros(smx::DType::kF64, {rows, 2});

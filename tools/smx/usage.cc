@@ -150,6 +150,7 @@ void PrintSampleUsage(std::FILE* out) {
   std::fputs(
       "Usage: smx sample -i LOGITS.npy [-T T] [--top-k K] [--top-p P] [--min-p Q]\n"
       "           [--seed S] [--step N] [-o TOKENS] [--logprobs FILE] [--explain]\n"
+      "       smx sample -i LOGITS.npy --gumbel [-T T] [--seed S] [--step N] [-o TOKENS]\n"
       "\n"
       "Draws one token id per row of LOGITS.npy ((V,) or (B, V), f16, f32 or f64), as\n"
       "language-model servers do: temperature, then top-k, then top-p over the top-k\n"
@@ -170,6 +171,8 @@ void PrintSampleUsage(std::FILE* out) {
       "                         or - to print them\n"
       "  --explain              list each row's surviving tokens, their probabilities\n"
       "                         and the one drawn\n"
+      "  --gumbel               Gumbel-max instead: argmax(z / T + Gumbel noise), a draw\n"
+      "                         from softmax(z / T) that perturbs every logit (no filters)\n"
       "\n"
       "A NaN or +inf logit, or a row of -inf, is an error naming the row.\n",
       out);
