@@ -302,6 +302,42 @@ TEST_P(SamplingEdgeTest, FilterInPlaceAndSpecialRows) {
   EXPECT_TRUE(smx::sample(smx::TensorView<const float>(nullptr, {0, 10}).ref(), none).ok());
 }
 
+// The running sums that decide a token are monotone, and a token drawn always has a positive
+// probability under the filters, even where the mass sits at one end of the row and rounding
+// leaves the target beside the total (draws with u near 1 land in the fallback).
+TEST_P(SamplingEdgeTest, DrawnTokensHavePositiveProbability) {
+  const std::int64_t n = 5000;
+  std::vector<float> z(static_cast<std::size_t>(3 * n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    z[static_cast<std::size_t>(i)] =
+        i == 0 ? 30.0f : -60.0f - static_cast<float>(i % 7);             // mass first
+    z[static_cast<std::size_t>(n + i)] = i == n - 101 ? 0.0f : -100.0f;  // mass near the end
+    z[static_cast<std::size_t>(2 * n + i)] = static_cast<float>(i % 3) * 1e-7f;  // near ties
+  }
+  for (std::int64_t i = n - 100; i < n; ++i) {
+    z[static_cast<std::size_t>(i)] = -kInfF;
+    z[static_cast<std::size_t>(n + i)] = -kInfF;
+  }
+  for (const double p : {1.0, 0.999999, 0.5}) {
+    smx::SamplingOptions o;
+    o.top_p = p;
+    std::vector<float> probs(z.size());
+    ASSERT_TRUE(smx::top_k_top_p_filter(smx::TensorView<const float>(z.data(), {3, n}).ref(),
+                                        smx::TensorView<float>(probs.data(), {3, n}).ref(),
+                                        smx::FilterOutput::kProbabilities, o)
+                    .ok());
+    for (std::uint32_t step = 0; step < 300; ++step) {
+      o.step = step;
+      const std::vector<std::int64_t> t = Draw(z, 3, o);
+      for (std::int64_t r = 0; r < 3; ++r) {
+        const std::size_t at = static_cast<std::size_t>(r * n + t[static_cast<std::size_t>(r)]);
+        ASSERT_GT(probs[at], 0.0f)
+            << tag() << " p=" << p << " row " << r << " token " << t[static_cast<std::size_t>(r)];
+      }
+    }
+  }
+}
+
 TEST_P(SamplingEdgeTest, Errors) {
   std::vector<float> z = {1, 2, 3, 4, 5, 6};
   std::vector<std::int64_t> tokens(2, -7);

@@ -85,8 +85,9 @@ class RowSampler {
   std::vector<C> value_buffer_;
   std::vector<std::int64_t> index_buffer_;
   std::vector<std::pair<std::int64_t, double>> by_index_;
-  // Dense: e_i for the whole row, their sum, and the sum of those that min-p keeps.
-  std::vector<C> e_;
+  // Dense: e_i for the whole row (ExponentialScratch), their sum, and the sum of those that
+  // min-p keeps.
+  C* e_ = nullptr;
   double total_ = 0, total_kept_ = 0;
   C min_e_ = 0;
 };
