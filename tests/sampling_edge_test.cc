@@ -202,6 +202,40 @@ TEST_P(SamplingEdgeTest, ReproducibleAcrossBatchesAndThreads) {
   }
 }
 
+// Rows of several chunks, alone or two in a batch, split over 2 threads or on one: the same
+// tokens, for every filter and for rounds of the top-p test that reject.
+TEST_P(SamplingEdgeTest, ChunkedRowsAreTheSameOnAnyThreadCount) {
+  const std::int64_t n = 100000;  // 7 chunks of 16384
+  for (std::int64_t rows : {1, 2}) {
+    std::vector<float> z;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const std::vector<float> row =
+          RandomLogits(static_cast<std::size_t>(n), 40 + static_cast<std::uint32_t>(r), 3.0);
+      z.insert(z.end(), row.begin(), row.end());
+    }
+    for (const auto& [p, q] : {std::pair<double, double>{1.0, 0.0},
+                               {0.9, 0.0},
+                               {0.3, 0.0},
+                               {0.05, 0.0},
+                               {1.0, 0.01},
+                               {0.7, 0.001}}) {
+      smx::SamplingOptions o;
+      o.top_p = p;
+      o.min_p = q;
+      o.seed = 5;
+      for (std::uint32_t step = 0; step < 20; ++step) {
+        o.step = step;
+        smx::set_num_threads(1);
+        const std::vector<std::int64_t> one = Draw(z, rows, o);
+        smx::set_num_threads(2);
+        const std::vector<std::int64_t> two = Draw(z, rows, o);
+        smx::set_num_threads(0);
+        ASSERT_EQ(one, two) << tag() << " rows " << rows << " p " << p << " min_p " << q;
+      }
+    }
+  }
+}
+
 // f16, bf16 and strided rows are staged into f32: the same values give the same tokens. f64
 // rows follow the same distribution (their own exponentials): checked through the filter.
 TEST_P(SamplingEdgeTest, DTypesAndLayouts) {

@@ -112,6 +112,41 @@ TEST_P(SamplingDistributionTest, DrawsFollowTheFilteredDistribution) {
   }
 }
 
+// A row of several chunks (the dense path's unit): the strong tokens sit in different chunks, so
+// that the draws cross chunk boundaries; the filters against the definition.
+TEST_P(SamplingDistributionTest, RowsOfSeveralChunks) {
+  const std::size_t n = 40000;
+  std::mt19937 rng(9);
+  std::normal_distribution<double> bulk(-6, 1);
+  std::vector<double> z(n);
+  for (double& v : z) v = bulk(rng);
+  for (std::size_t j = 0; j < 40; ++j) z[(j * 997 + 13) % n] = 2.0 + 0.05 * static_cast<double>(j);
+  const std::vector<float> zf = ToFloat(z);
+  // Five values over the whole row: ties everywhere, so the top-p set ends inside a class of
+  // equal logits (the lower indices first) that spans two chunks, and rejected draws leave pivots
+  // whose ties sit in other chunks.
+  std::vector<float> tied(n);
+  for (std::size_t i = 0; i < n; ++i) tied[i] = static_cast<float>((i * 7919) % 5);
+  std::uint64_t seed = 70;
+  for (const SamplingParams& p :
+       {SamplingParams{1.0, 0, 1.0, 0.0}, SamplingParams{1.0, 0, 0.5, 0.0},
+        SamplingParams{0.7, 0, 0.95, 0.02}, SamplingParams{1.0, 0, 0.3, 0.0}}) {
+    const bool ties = p.top_p == 0.3;
+    const std::vector<float>& row = ties ? tied : zf;
+    const std::vector<double> rowd(row.begin(), row.end());
+    const std::vector<long double> expected = FilteredDistribution(rowd, p);
+    const std::vector<std::int64_t> counts = CountDraws(row, p, 100, 40, ++seed);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (expected[i] == 0)
+        ASSERT_EQ(counts[i], 0) << tag() << " token " << i << " is filtered out";
+    }
+    const ChiSquare chi = ChiSquareOf(counts, expected);
+    EXPECT_LT(chi.statistic, chi.Critical())
+        << tag() << " p=" << p.top_p << ": chi-square " << chi.statistic << " with "
+        << chi.degrees_of_freedom << " degrees of freedom";
+  }
+}
+
 class SamplingFilterTest : public TargetTest {};
 
 void ExpectFilterMatches(const std::vector<double>& z, const SamplingParams& p,

@@ -51,12 +51,13 @@ const C* RowOf(const ConstTensorRef& x, const Batch& b, std::int64_t r, std::vec
   return direct != nullptr ? direct : stage.data();
 }
 
-// Runs row_fn(state, r) -> std::string (empty, or what is wrong with row r) for every row on the
-// threads, each thread with its own State; returns the first row's problem as op's error.
+// Runs row_fn(state, r) -> std::string (empty, or what is wrong with row r) for every row on
+// `threads` threads (0: as many as the work calls for), each thread with its own State; returns
+// the first row's problem as op's error.
 template <class State, class RowFn>
-Status ForEachRow(const char* op, const Batch& b, RowFn row_fn) {
+Status ForEachRow(const char* op, const Batch& b, RowFn row_fn, int threads = 0) {
   std::vector<std::string> problems(static_cast<std::size_t>(b.rows));
-  const int threads = ThreadsFor(b.rows * b.length, b.rows);
+  if (threads <= 0) threads = ThreadsFor(b.rows * b.length, b.rows);
   ParallelFor(b.rows, threads, [&](std::int64_t begin, std::int64_t end) {
     State state;
     for (std::int64_t r = begin; r < end; ++r) {

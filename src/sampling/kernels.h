@@ -48,11 +48,10 @@ struct SamplingKernels {
   // over the tokens that `filter` counts.
   void (*mass_before)(const T* x, const T* e, std::size_t n, RankedToken<T> before,
                       const TokenFilter<T>& filter, double* all, double* counted);
-  // Whether mass_before's `all` is below `needed` (total: the sum of every e_i), stopping early
-  // once the mass at or after `before` exceeds total - needed. *all and *counted are
-  // mass_before's when it returns false (the whole row was summed).
-  bool (*mass_below)(const T* x, const T* e, std::size_t n, RankedToken<T> before,
-                     const TokenFilter<T>& filter, double needed, double total, double* all,
+  // The f64 sums of e_i over the tokens ranked before `before`, over all the others, and over
+  // those ranked before it that `filter` counts (the top-p test of a drawn token).
+  void (*mass_split)(const T* x, const T* e, std::size_t n, RankedToken<T> before,
+                     const TokenFilter<T>& filter, double* before_sum, double* after_sum,
                      double* counted);
   // The inverse CDF in index order over the tokens `filter` counts: the first i whose running
   // f64 sum exceeds target; if rounding leaves none, the last counted token with e_i > 0; -1

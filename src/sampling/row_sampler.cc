@@ -2,10 +2,12 @@
 #include "sampling/row_sampler.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <memory>
 
+#include "core/parallel.h"
 #include "softmax/row_math.h"
 
 namespace smx::internal {
@@ -94,15 +96,40 @@ std::string RowSampler<C>::Prepare(const C* x, std::size_t n, const RowParams& p
 }
 
 template <typename C>
+template <class Fn>
+void RowSampler<C>::ForChunks(std::size_t first, std::size_t count, Fn fn) {
+  ParallelFor(static_cast<std::int64_t>(count), threads_,
+              [&](std::int64_t begin, std::int64_t end) {
+                for (std::int64_t c = begin; c < end; ++c) fn(first + static_cast<std::size_t>(c));
+              });
+}
+
+template <typename C>
 std::string RowSampler<C>::DenseExponentials(const C* x, std::size_t n) {
+  chunks_ = (n + kSamplingChunk - 1) / kSamplingChunk;
+  chunk_total_.assign(chunks_, 0.0);
+  chunk_kept_.assign(chunks_, 0.0);
+  auto begin_of = [](std::size_t c) { return c * kSamplingChunk; };
+  auto length_of = [&](std::size_t c) { return std::min(kSamplingChunk, n - c * kSamplingChunk); };
   bool nan_or_inf = false;
   if (mode_ == kExp && !greedy_) {
     // Most rows have max/T in [0, 60] (f32; 700 for f64), where exp(z/T) needs no shift: one pass
-    // stores the exponentials and takes the max (softmax's kernel). Other rows are summed again
-    // with their max as the shift.
-    ExpSum sums = softmax_.exp_sum_own_max(x, e_, n, temp_, {});
-    max_ = static_cast<C>(sums.max);
-    if (std::isfinite(sums.sum) && max_ > -std::numeric_limits<C>::infinity() &&
+    // stores the exponentials and takes the max (softmax's kernel), chunk by chunk. Other rows
+    // are summed again with their max as the shift.
+    chunk_max_.assign(chunks_, C(0));
+    ForChunks(0, chunks_, [&](std::size_t c) {
+      const ExpSum sums =
+          softmax_.exp_sum_own_max(x + begin_of(c), e_ + begin_of(c), length_of(c), temp_, {});
+      chunk_total_[c] = sums.sum + sums.sum_lo;
+      chunk_max_[c] = static_cast<C>(sums.max);
+    });
+    bool usable = true;
+    max_ = -std::numeric_limits<C>::infinity();
+    for (std::size_t c = 0; c < chunks_; ++c) {
+      usable = usable && std::isfinite(chunk_total_[c]) && !std::isnan(chunk_max_[c]);
+      max_ = std::max(max_, chunk_max_[c]);
+    }
+    if (usable && max_ > -std::numeric_limits<C>::infinity() &&
         max_ <= std::numeric_limits<C>::max() && ChooseShift(max_, params_.temperature).zero) {
       shift_ = 0;
     } else {
@@ -110,29 +137,42 @@ std::string RowSampler<C>::DenseExponentials(const C* x, std::size_t n) {
       if (nan_or_inf) return "holds NaN or +inf";
       if (max_ == -std::numeric_limits<C>::infinity()) return "has no finite logit";
       shift_ = max_;
-      sums = softmax_.exp_sum(x, e_, n, max_, max_, temp_, false, false, {});
+      ForChunks(0, chunks_, [&](std::size_t c) {
+        const ExpSum sums = softmax_.exp_sum(x + begin_of(c), e_ + begin_of(c), length_of(c), max_,
+                                             max_, temp_, false, false, {});
+        chunk_total_[c] = sums.sum + sums.sum_lo;
+      });
     }
-    total_ = sums.sum + sums.sum_lo;
-    // min-p: e_i >= q e_max, with e_max the stored exponential of the first max.
     min_e_ = C(0);
-    total_kept_ = total_;
+    chunk_kept_ = chunk_total_;
     if (params_.min_p > 0) {
+      // min-p: e_i >= q e_max, with e_max the stored exponential of the first max.
       const C e_max = e_[k_.find_first(x, n, max_)];
       min_e_ = std::min(e_max, static_cast<C>(params_.min_p * static_cast<double>(e_max)));
-      double all = 0;
       TokenFilter<C> filter;
       filter.min_e = min_e_;
-      k_.mass_before(x, e_, n, {-std::numeric_limits<C>::infinity(), 0}, filter, &all,
-                     &total_kept_);
+      ForChunks(0, chunks_, [&](std::size_t c) {
+        double all = 0;
+        k_.mass_before(x + begin_of(c), e_ + begin_of(c), length_of(c),
+                       {-std::numeric_limits<C>::infinity(), 0}, filter, &all, &chunk_kept_[c]);
+      });
     }
-    return {};
+  } else {
+    max_ = k_.scan(x, n, &nan_or_inf);
+    if (nan_or_inf) return "holds NaN or +inf";
+    if (max_ == -std::numeric_limits<C>::infinity()) return "has no finite logit";
+    shift_ = max_;
+    if (greedy_) return {};
+    ForChunks(0, chunks_, [&](std::size_t c) {
+      chunk_total_[c] = k_.exponentials(x + begin_of(c), e_ + begin_of(c), length_of(c), max_,
+                                        temp_, mode_, min_e_, &chunk_kept_[c]);
+    });
   }
-  max_ = k_.scan(x, n, &nan_or_inf);
-  if (nan_or_inf) return "holds NaN or +inf";
-  if (max_ == -std::numeric_limits<C>::infinity()) return "has no finite logit";
-  shift_ = max_;
-  if (greedy_) return {};
-  total_ = k_.exponentials(x, e_, n, max_, temp_, mode_, min_e_, &total_kept_);
+  total_ = total_kept_ = 0;
+  for (std::size_t c = 0; c < chunks_; ++c) {
+    total_ += chunk_total_[c];
+    total_kept_ += chunk_kept_[c];
+  }
   return {};
 }
 
@@ -156,23 +196,86 @@ std::int64_t RowSampler<C>::DrawSparse(double u, double& filtered_mass) {
   return by_index_.back().first;  // rounding left the target at the total
 }
 
+// The filter as chunk c's kernels see it: token indices local to the chunk.
+template <typename C>
+TokenFilter<C> LocalFilter(TokenFilter<C> filter, std::size_t start) {
+  filter.pivot.index -= static_cast<std::int64_t>(start);
+  return filter;
+}
+
+template <typename C>
+std::int64_t RowSampler<C>::WalkChunks(const C* x, std::size_t n, const TokenFilter<C>& filter,
+                                       const std::vector<double>& chunk_mass, double target) {
+  double running = 0;
+  std::size_t last_positive = chunks_;
+  for (std::size_t c = 0; c < chunks_; ++c) {
+    if (!(chunk_mass[c] > 0)) continue;
+    last_positive = c;
+    if (running + chunk_mass[c] > target) break;
+    running += chunk_mass[c];
+  }
+  if (last_positive == chunks_) return -1;
+  // The crossing chunk walks from the total before it; if no chunk crosses (rounding left the
+  // target at the total), the last chunk with mass gives its last counted token.
+  const bool crossed = running + chunk_mass[last_positive] > target;
+  const std::size_t start = last_positive * kSamplingChunk;
+  const std::size_t length = std::min(kSamplingChunk, n - start);
+  const std::int64_t j = k_.walk(x + start, e_ + start, length, LocalFilter(filter, start),
+                                 crossed ? target - running : kInf);
+  return j < 0 ? j : static_cast<std::int64_t>(start) + j;
+}
+
 template <typename C>
 std::int64_t RowSampler<C>::DrawDense(const C* x, std::size_t n, const RowRandom& random) {
   TokenFilter<C> filter;
   filter.min_e = min_e_;
+  chunk_mass_ = chunk_kept_;
   double total = total_kept_;
   const double needed = params_.top_p * total_;
+  // An early acceptance must be the decision the whole row's sums give: the mass after the token
+  // has to clear total - needed by far more than the rounding of two f64 sums of the row.
+  const double margin = 1e-9 * total_;
+  std::vector<double>& before = chunk_before_;
+  std::vector<double>& after = chunk_after_;
+  std::vector<double>& counted = chunk_counted_;
+  before.assign(chunks_, 0.0);
+  after.assign(chunks_, 0.0);
+  counted.assign(chunks_, 0.0);
   for (std::uint32_t round = 0;; ++round) {
-    const std::int64_t j = k_.walk(x, e_, n, filter, random.Uniform(round) * total);
+    const std::int64_t j = WalkChunks(x, n, filter, chunk_mass_, random.Uniform(round) * total);
     if (j < 0 || params_.top_p >= 1) return j;
     // Accept j if the mass ranked before it is below p: then j is in the top-p set. Otherwise
-    // every token from j on is outside it, and the next round draws from those before j.
+    // every token from j on is outside it, and the next round draws from those before j. Each
+    // thread sums its run of chunks in order, and all stop once the mass after j (summed by all)
+    // clears total - needed + margin: then the whole row's sums would accept j too, so where the
+    // threads stop changes the time, never the token.
     const RankedToken<C> token{x[j], j};
-    double before = 0, counted = 0;
-    if (k_.mass_below(x, e_, n, token, filter, needed, total_, &before, &counted)) return j;
+    std::atomic<double> after_so_far{0.0};
+    std::atomic<bool> accepted{false};
+    const double enough_after = total_ - needed + margin;
+    ParallelFor(static_cast<std::int64_t>(chunks_), threads_,
+                [&](std::int64_t first, std::int64_t end) {
+                  for (std::int64_t ci = first; ci < end && !accepted.load(); ++ci) {
+                    const std::size_t c = static_cast<std::size_t>(ci);
+                    const std::size_t start = c * kSamplingChunk;
+                    RankedToken<C> local = token;
+                    local.index -= static_cast<std::int64_t>(start);
+                    k_.mass_split(x + start, e_ + start, std::min(kSamplingChunk, n - start), local,
+                                  LocalFilter(filter, start), &before[c], &after[c], &counted[c]);
+                    if (after_so_far.fetch_add(after[c]) + after[c] > enough_after) {
+                      accepted.store(true);
+                    }
+                  }
+                });
+    if (accepted.load()) return j;
+    double before_sum = 0;
+    for (double b : before) before_sum += b;
+    if (before_sum < needed) return j;
     filter.has_pivot = true;
     filter.pivot = token;
-    total = counted;
+    chunk_mass_ = counted;
+    total = 0;
+    for (double m : counted) total += m;
   }
 }
 

@@ -14,6 +14,11 @@
 
 namespace smx::internal {
 
+// The dense path works on fixed chunks of a row (sums per chunk, the draw's walk inside one
+// chunk), so that the tokens do not depend on how many threads share a row. 16384 f32 tokens of
+// logits and exponentials (128 KiB) stay in L2 between a chunk's passes.
+inline constexpr std::size_t kSamplingChunk = 16384;
+
 // The parameters of one row, validated by the driver.
 struct RowParams {
   double temperature = 1;  // >= 0 or +inf
@@ -35,6 +40,9 @@ class RowSampler {
   // pass) the dense path shares.
   RowSampler(const SamplingKernels<C>& kernels, const RowKernels<C>& exp_kernels)
       : k_(kernels), softmax_(exp_kernels) {}
+
+  // The threads one row's dense passes may use (chunks spread over them); 1 by default.
+  void set_threads(int threads) { threads_ = threads; }
 
   // Draws the row's token; an empty string, or what is wrong with the row ("holds NaN or +inf",
   // "has no finite logit").
@@ -65,6 +73,12 @@ class RowSampler {
   // The token of a sparse row, by inverse CDF in index order over the survivors.
   std::int64_t DrawSparse(double u, double& filtered_mass);
   std::int64_t DrawDense(const C* x, std::size_t n, const RowRandom& random);
+  // The inverse CDF in index order over the chunks with mass chunk_mass (under `filter`).
+  std::int64_t WalkChunks(const C* x, std::size_t n, const TokenFilter<C>& filter,
+                          const std::vector<double>& chunk_mass, double target);
+  // fn(c) for the chunks [first, first + count), on threads_ threads.
+  template <class Fn>
+  void ForChunks(std::size_t first, std::size_t count, Fn fn);
 
   // The dense path's exponentials: e_i = exp((z_i - shift)/T), shift 0 or the max.
   std::string DenseExponentials(const C* x, std::size_t n);
@@ -88,6 +102,13 @@ class RowSampler {
   // Dense: e_i for the whole row (ExponentialScratch), their sum, and the sum of those that
   // min-p keeps.
   C* e_ = nullptr;
+  int threads_ = 1;
+  // Per chunk: the sums of e (all, and those min-p keeps), the maxima of the exponential pass,
+  // the mass the current round draws from, and the top-p test's sums.
+  std::size_t chunks_ = 0;
+  std::vector<double> chunk_total_, chunk_kept_, chunk_mass_;
+  std::vector<double> chunk_before_, chunk_after_, chunk_counted_;
+  std::vector<C> chunk_max_;
   double total_ = 0, total_kept_ = 0;
   C min_e_ = 0;
 };

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/layout.h"
+#include "core/parallel.h"
 #include "sampling/batch.h"
 #include "sampling/row_sampler.h"
 
@@ -43,27 +44,25 @@ Status CheckPerRow(const char* op, const char* name, const PerRow<T>& values, st
 }
 
 Status CheckOptions(const char* op, const SamplingOptions& o, std::int64_t rows) {
-  if (Status s = CheckPerRow<double>(
-          op, "temperature", o.temperature, rows, [](double t) { return t >= 0; },
-          "must be >= 0 (0 is greedy, inf uniform)");
-      !s.ok()) {
-    return s;
+  Status s = CheckPerRow<double>(
+      op, "temperature", o.temperature, rows, [](double t) { return t >= 0; },
+      "must be >= 0 (0 is greedy, inf uniform)");
+  if (s.ok()) {
+    s = CheckPerRow<std::int64_t>(
+        op, "top_k", o.top_k, rows, [](std::int64_t k) { return k >= 0; },
+        "must be >= 0 (0 keeps every token)");
   }
-  if (Status s = CheckPerRow<std::int64_t>(
-          op, "top_k", o.top_k, rows, [](std::int64_t k) { return k >= 0; },
-          "must be >= 0 (0 keeps every token)");
-      !s.ok()) {
-    return s;
+  if (s.ok()) {
+    s = CheckPerRow<double>(
+        op, "top_p", o.top_p, rows, [](double p) { return p > 0 && p <= 1; },
+        "must be in (0, 1] (1 keeps every token)");
   }
-  if (Status s = CheckPerRow<double>(
-          op, "top_p", o.top_p, rows, [](double p) { return p > 0 && p <= 1; },
-          "must be in (0, 1] (1 keeps every token)");
-      !s.ok()) {
-    return s;
+  if (s.ok()) {
+    s = CheckPerRow<double>(
+        op, "min_p", o.min_p, rows, [](double p) { return p >= 0 && p <= 1; },
+        "must be in [0, 1] (0 keeps every token)");
   }
-  return CheckPerRow<double>(
-      op, "min_p", o.min_p, rows, [](double p) { return p >= 0 && p <= 1; },
-      "must be in [0, 1] (0 keeps every token)");
+  return s;
 }
 
 RowParams ParamsOf(const SamplingOptions& o, std::int64_t row) {
@@ -76,6 +75,20 @@ bool NeedsDouble(DType dtype, double temperature) {
   if (temperature == 0 || std::isinf(temperature)) return false;
   return !internal::TemperatureFits<float>(temperature) &&
          internal::TemperatureFits<double>(temperature);
+}
+
+// How the threads go: across rows, or (fewer rows than threads, and rows of several chunks)
+// within each row, one row at a time.
+struct RowThreads {
+  int across_rows = 0;  // 0: ForEachRow's choice
+  int per_row = 1;
+};
+
+RowThreads SplitThreads(const Batch& b) {
+  const std::int64_t chunks = (b.length + static_cast<std::int64_t>(internal::kSamplingChunk) - 1) /
+                              static_cast<std::int64_t>(internal::kSamplingChunk);
+  if (b.rows >= internal::NumThreads() || chunks < 2) return {};
+  return {1, internal::ThreadsFor(b.length, chunks)};
 }
 
 // One thread's samplers and staging rows.
@@ -136,8 +149,11 @@ Status sample(const ConstTensorRef& logits, std::span<std::int64_t> tokens,
   }
   const bool want_logprobs = !logprobs.empty() || !raw_logprobs.empty();
   std::vector<internal::RowDraw> draws(static_cast<std::size_t>(b.rows));
-  Status status =
-      internal::ForEachRow<ThreadState>(kOp, b, [&](ThreadState& state, std::int64_t r) {
+  // Fewer rows than threads: the rows one after another, each row's chunks over the threads.
+  const RowThreads split = SplitThreads(b);
+  Status status = internal::ForEachRow<ThreadState>(
+      kOp, b,
+      [&](ThreadState& state, std::int64_t r) {
         const RowParams params = ParamsOf(options, r);
         const std::uint64_t row_id = options.row_ids.empty()
                                          ? static_cast<std::uint64_t>(r)
@@ -149,10 +165,13 @@ Status sample(const ConstTensorRef& logits, std::span<std::int64_t> tokens,
         auto run = [&](auto compute) {
           using C = decltype(compute);
           const C* x = RowOf<C>(logits, b, r, state.Stage<C>());
-          return state.Sampler<C>().Sample(x, n, params, random, want_logprobs, draw);
+          internal::RowSampler<C>& sampler = state.Sampler<C>();
+          sampler.set_threads(split.per_row);
+          return sampler.Sample(x, n, params, random, want_logprobs, draw);
         };
         return NeedsDouble(logits.dtype, params.temperature) ? run(double{}) : run(float{});
-      });
+      },
+      split.across_rows);
   if (!status.ok()) return status;
   for (std::int64_t r = 0; r < b.rows; ++r) {
     const internal::RowDraw& d = draws[static_cast<std::size_t>(r)];

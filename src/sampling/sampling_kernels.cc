@@ -189,56 +189,39 @@ void MassBefore(const T* x, const T* e, std::size_t n, internal::RankedToken<T> 
   *counted = SumOf(sum_counted);
 }
 
-// Whether the mass ranked before `before` is below `needed`, block by block: it stops as soon
-// as the mass at or after `before` exceeds total - needed (an accepted token usually decides
-// within the first third of the row on random orders), and otherwise sums the whole row. With
-// the whole row summed, *all and *counted are mass_before's sums; after an early stop they are
-// partial.
+// The sums, in f64, of e_i over the tokens ranked before `before`, over the others, and over
+// those ranked before it that `filter` counts.
 template <typename T>
-bool MassBelow(const T* x, const T* e, std::size_t n, internal::RankedToken<T> before,
-               const internal::TokenFilter<T>& filter, double needed, double total, double* all,
+void MassSplit(const T* x, const T* e, std::size_t n, internal::RankedToken<T> before,
+               const internal::TokenFilter<T>& filter, double* before_sum, double* after_sum,
                double* counted) {
   const hn::ScalableTag<T> d;
   const std::size_t N = hn::Lanes(d);
   const auto vmin = hn::Set(d, filter.min_e);
   const bool count_apart = filter.has_pivot || filter.min_e > 0;
-  const double enough_after = total - needed;
   const DD dd;
-  double sum_all = 0, sum_counted = 0, sum_after = 0;
-  constexpr std::size_t kBlock = 2048;
-  for (std::size_t start = 0; start < n; start += kBlock) {
-    const std::size_t end = std::min(n, start + kBlock);
-    auto before_acc = hn::Zero(dd), after_acc = hn::Zero(dd), counted_acc = hn::Zero(dd);
-    auto step = [&](std::size_t i, hn::Vec<decltype(d)> xv, hn::Vec<decltype(d)> ev) HWY_ATTR {
-      const auto take = RankedBeforeLanes(d, xv, i, before);
-      AddWide(d, hn::IfThenZeroElse(take, ev), after_acc);
-      if (hn::AllFalse(d, take)) return;
-      const auto ev_before = hn::IfThenElseZero(take, ev);
-      AddWide(d, ev_before, before_acc);
-      if (count_apart) {
-        auto keep = hn::Ge(ev, vmin);
-        if (filter.has_pivot) keep = hn::And(keep, RankedBeforeLanes(d, xv, i, filter.pivot));
-        AddWide(d, hn::IfThenElseZero(keep, ev_before), counted_acc);
-      }
-    };
-    std::size_t i = start;
-    for (; i + N <= end; i += N) step(i, hn::LoadU(d, x + i), hn::LoadU(d, e + i));
-    if (i < end) {
-      step(i, LoadTail(d, x + i, end - i, -std::numeric_limits<T>::infinity()),
-           LoadTail(d, e + i, end - i, T(0)));
+  auto before_acc = hn::Zero(dd), after_acc = hn::Zero(dd), counted_acc = hn::Zero(dd);
+  auto step = [&](std::size_t i, hn::Vec<decltype(d)> xv, hn::Vec<decltype(d)> ev) HWY_ATTR {
+    const auto take = RankedBeforeLanes(d, xv, i, before);
+    AddWide(d, hn::IfThenZeroElse(take, ev), after_acc);
+    if (hn::AllFalse(d, take)) return;
+    const auto ev_before = hn::IfThenElseZero(take, ev);
+    AddWide(d, ev_before, before_acc);
+    if (count_apart) {
+      auto keep = hn::Ge(ev, vmin);
+      if (filter.has_pivot) keep = hn::And(keep, RankedBeforeLanes(d, xv, i, filter.pivot));
+      AddWide(d, hn::IfThenElseZero(keep, ev_before), counted_acc);
     }
-    sum_all += SumOf(before_acc);
-    sum_counted += count_apart ? SumOf(counted_acc) : 0.0;
-    sum_after += SumOf(after_acc);
-    if (sum_after > enough_after) {
-      *all = sum_all;
-      *counted = count_apart ? sum_counted : sum_all;
-      return true;
-    }
+  };
+  std::size_t i = 0;
+  for (; i + N <= n; i += N) step(i, hn::LoadU(d, x + i), hn::LoadU(d, e + i));
+  if (i < n) {
+    step(i, LoadTail(d, x + i, n - i, -std::numeric_limits<T>::infinity()),
+         LoadTail(d, e + i, n - i, T(0)));
   }
-  *all = sum_all;
-  *counted = count_apart ? sum_counted : sum_all;
-  return sum_all < needed;
+  *before_sum = SumOf(before_acc);
+  *after_sum = SumOf(after_acc);
+  *counted = count_apart ? SumOf(counted_acc) : *before_sum;
 }
 
 template <typename T>
@@ -392,7 +375,7 @@ void TopK(const T* x, std::size_t n, std::size_t k, std::vector<internal::Ranked
 template <typename T>
 internal::SamplingKernels<T> MakeSamplingKernels() {
   return {&Scan<T>,      &FindFirst<T>, &Exponentials<T>, &MassBefore<T>,
-          &MassBelow<T>, &Walk<T>,      &TopK<T>};
+          &MassSplit<T>, &Walk<T>,      &TopK<T>};
 }
 
 const internal::SamplingKernelTable* GetSamplingKernelTable() {
