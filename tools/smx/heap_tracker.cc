@@ -48,3 +48,18 @@ void operator delete(void* p) noexcept { smx_cli::Release(p); }
 void operator delete[](void* p) noexcept { smx_cli::Release(p); }
 void operator delete(void* p, std::size_t) noexcept { smx_cli::Release(p); }
 void operator delete[](void* p, std::size_t) noexcept { smx_cli::Release(p); }
+// The nothrow forms too: the library's defaults would call the ones above, but a sanitizer
+// replaces them with its own allocator, whose blocks the deletes above must not free
+// (std::stable_sort's temporary buffer is one).
+void* operator new(std::size_t bytes, const std::nothrow_t&) noexcept {
+  try {
+    return smx_cli::Allocate(bytes);
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+}
+void* operator new[](std::size_t bytes, const std::nothrow_t& tag) noexcept {
+  return operator new(bytes, tag);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept { smx_cli::Release(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { smx_cli::Release(p); }

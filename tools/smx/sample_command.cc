@@ -166,8 +166,10 @@ void Explain(const SampleArgs& args, const Array& logits, const smx::SamplingOpt
     for (std::int64_t i = 0; i < v; ++i) {
       if (q[static_cast<std::size_t>(i)] > 0) kept.push_back(i);
     }
-    std::stable_sort(kept.begin(), kept.end(), [&](std::int64_t a, std::int64_t b) {
-      return z[static_cast<std::size_t>(a)] > z[static_cast<std::size_t>(b)];
+    // Sampling's order: the larger logit first, then the lower index.
+    std::sort(kept.begin(), kept.end(), [&](std::int64_t a, std::int64_t b) {
+      const double za = z[static_cast<std::size_t>(a)], zb = z[static_cast<std::size_t>(b)];
+      return za > zb || (za == zb && a < b);
     });
     std::printf("\nRow %lld: %zu of %lld tokens survive.\n", static_cast<long long>(r), kept.size(),
                 static_cast<long long>(v));
