@@ -189,7 +189,10 @@ void ClassRowsKernel(const internal::ClassRows<T>& a, internal::FunctionRef<void
     // loss = main ((m - z_t) + log S) + eps_c (W log S + gap), log S taken with the block's.
     const double main = (1 - eps) * wt;
     const std::size_t slot = pending.size++;
-    pending.arg[slot] = rest / count;
+    // One division per row, 1/S, then products: three divisions had cost 2% at K = 128 (1 thread,
+    // [32768, 128]: 0.339 -> 0.332 ns/element; [4096, 1000] unchanged).
+    const double inv_s = 1 / s;
+    pending.arg[slot] = count == 1 ? rest : rest / count;
     pending.count[slot] = count;
     pending.base[slot] = (main != 0 ? main * (static_cast<double>(m) - static_cast<double>(zt)) : 0.0) +
                          (eps > 0 ? eps_c * gap : 0.0);
@@ -200,15 +203,15 @@ void ClassRowsKernel(const internal::ClassRows<T>& a, internal::FunctionRef<void
     // any other entry has p_t <= 1/2 (nothing cancels) and its e_t is where the pass stored it.
     double pt, pt_minus_1;
     if (zt == m) {
-      pt = 1 / s;
-      pt_minus_1 = -((count - 1) + rest) / s;
+      pt = inv_s;
+      pt_minus_1 = -((count - 1) + rest) * inv_s;
     } else {
-      pt = static_cast<double>(g[t]) / s;
+      pt = static_cast<double>(g[t]) * inv_s;
       pt_minus_1 = pt - 1;
     }
     // g_c = scale (main p_c + eps_c (W p_c - w_c)) = A e_c - B w_c; then g_t from p_t - 1.
     const double scale = a.grad_scale;
-    const T coef_e = static_cast<T>(scale * (main + eps_c * a.weight_sum) / s);
+    const T coef_e = static_cast<T>(scale * (main + eps_c * a.weight_sum) * inv_s);
     if (eps > 0) {
       ScaleSubtract(g, a.weight, n, coef_e, static_cast<T>(scale * eps_c));
     } else {
