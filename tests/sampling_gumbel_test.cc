@@ -9,9 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "sampling/kernels.h"
 #include "sampling/philox.h"
 #include "sampling_reference.h"
 #include "smx/sampling.h"
+#include "target_sweep.h"
 
 namespace smx_test {
 namespace {
@@ -31,7 +33,9 @@ std::vector<double> Noise(std::size_t n, std::uint64_t seed, std::uint64_t row_i
   return g;
 }
 
-TEST(GumbelTest, MaxFollowsSoftmax) {
+class GumbelTest : public TargetTest {};
+
+TEST_P(GumbelTest, MaxFollowsSoftmax) {
   const std::size_t n = 30;
   std::mt19937 rng(3);
   std::normal_distribution<double> normal(0, 1.5);
@@ -58,7 +62,22 @@ TEST(GumbelTest, MaxFollowsSoftmax) {
   EXPECT_LT(chi.statistic, chi.Critical()) << chi.degrees_of_freedom << " dof";
 }
 
-TEST(GumbelTest, ValuesFromTheStream) {
+// The noise kernel (vector Philox and logs) against philox.h's scalar stream and libm, on an odd
+// length and for a row id above 2^32.
+TEST_P(GumbelTest, NoiseKernelMatchesTheScalarStream) {
+  for (const std::uint64_t row_id : {0ull, 7ull, (1ull << 40) + 3}) {
+    const std::size_t n = 1001;
+    std::vector<double> got(n);
+    smx::internal::GetSamplingKernels().gumbel_noise(0x123456789abcdefull, row_id, 77, got.data(),
+                                                     n);
+    const std::vector<double> want = Noise(n, 0x123456789abcdefull, row_id, 77);
+    for (std::size_t i = 0; i < n; ++i) {
+      ASSERT_NEAR(got[i], want[i], 1e-13 * (1 + std::fabs(want[i]))) << tag() << " token " << i;
+    }
+  }
+}
+
+TEST_P(GumbelTest, ValuesFromTheStream) {
   const std::int64_t rows = 3, n = 9;
   std::vector<double> z = {1, 2, 3, -kInf, 0, 0.5, -1, 2, 2.5, 0, 0, 0, 0, 0,
                            0, 0, 0, 0,     5, -3,  1,  1, 1,   1, 1, 1, 1};
@@ -94,7 +113,7 @@ TEST(GumbelTest, ValuesFromTheStream) {
       }
     }
     for (std::int64_t i = 0; i < n; ++i) sum += soft[i] = std::exp(v[i] - m);
-    EXPECT_EQ(tokens[r], best) << "row " << r;
+    EXPECT_EQ(tokens[r], best) << tag() << " row " << r;
     for (std::int64_t i = 0; i < n; ++i) {
       const std::size_t at = static_cast<std::size_t>(r * n + i);
       EXPECT_NEAR(y[at], soft[i] / sum, 1e-14) << "row " << r << " token " << i;
@@ -115,7 +134,7 @@ TEST(GumbelTest, ValuesFromTheStream) {
   for (std::size_t i = 0; i < z.size(); ++i) EXPECT_FLOAT_EQ(zf[i], static_cast<float>(y[i]));
 }
 
-TEST(GumbelTest, Errors) {
+TEST_P(GumbelTest, Errors) {
   std::vector<float> z = {1, 2, std::numeric_limits<float>::quiet_NaN(), 0};
   std::vector<float> out(4, 7.0f);
   std::vector<std::int64_t> tokens(2, -1);
@@ -143,6 +162,8 @@ TEST(GumbelTest, Errors) {
                 .find("no finite logit"),
             std::string::npos);
 }
+
+SMX_INSTANTIATE_TARGETS(GumbelTest);
 
 }  // namespace
 }  // namespace smx_test

@@ -10,6 +10,7 @@
 
 #include "core/layout.h"
 #include "sampling/batch.h"
+#include "sampling/kernels.h"
 #include "sampling/philox.h"
 #include "smx/sampling.h"
 
@@ -46,8 +47,8 @@ Status CheckGumbel(const char* op, const GumbelOptions& o, const Batch& b, bool 
 
 // The row's perturbed logits v_i = z_i / T + G_i (T = 0: z_i; T = inf: G_i on finite z_i),
 // -inf for -inf logits; or what is wrong with the row.
-std::string Perturbed(const double* z, std::size_t n, double t, const internal::RowRandom& random,
-                      std::vector<double>& v) {
+std::string Perturbed(const double* z, std::size_t n, double t, const GumbelOptions& o,
+                      std::uint64_t row_id, std::vector<double>& v) {
   bool finite = false;
   for (std::size_t i = 0; i < n; ++i) {
     if (std::isnan(z[i]) || z[i] == kInf) return "holds NaN or +inf";
@@ -55,13 +56,16 @@ std::string Perturbed(const double* z, std::size_t n, double t, const internal::
   }
   if (!finite) return "has no finite logit";
   v.resize(n);
-  for (std::size_t i = 0; i < n; i += 2) {
-    const std::array<double, 2> u = random.TokenUniforms(static_cast<std::uint32_t>(i / 2));
-    for (std::size_t j = i; j < std::min(n, i + 2); ++j) {
-      const double g = -std::log(-std::log(u[j - i]));
-      const double scaled = t == 0 ? z[j] : t == kInf ? (z[j] > -kInf ? 0.0 : -kInf) : z[j] / t;
-      v[j] = scaled == -kInf ? -kInf : (t == 0 ? scaled : scaled + g);
-    }
+  if (t == 0) {  // greedy: no noise
+    std::copy(z, z + n, v.begin());
+    return {};
+  }
+  internal::GetSamplingKernels().gumbel_noise(o.seed, row_id, static_cast<std::uint32_t>(o.step),
+                                              v.data(), n);
+  const double inv_t = t == kInf ? 0.0 : 1 / t;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double scaled = t == 1 ? z[i] : t == kInf ? 0.0 : z[i] * inv_t;
+    v[i] = z[i] == -kInf ? -kInf : scaled + v[i];
   }
   return {};
 }
@@ -74,10 +78,8 @@ std::size_t ArgMax(const std::vector<double>& v) {
   return best;
 }
 
-internal::RowRandom RandomOf(const GumbelOptions& o, std::int64_t r) {
-  const std::uint64_t id =
-      o.row_ids.empty() ? static_cast<std::uint64_t>(r) : o.row_ids[static_cast<std::size_t>(r)];
-  return internal::RowRandom(o.seed, id, static_cast<std::uint32_t>(o.step));
+std::uint64_t RowIdOf(const GumbelOptions& o, std::int64_t r) {
+  return o.row_ids.empty() ? static_cast<std::uint64_t>(r) : o.row_ids[static_cast<std::size_t>(r)];
 }
 
 }  // namespace
@@ -96,7 +98,7 @@ Status gumbel_max(const ConstTensorRef& logits, std::span<std::int64_t> tokens,
     std::vector<double> stage;
     const double* z = internal::RowOf<double>(logits, b, r, stage);
     std::string problem = Perturbed(z, static_cast<std::size_t>(b.length), options.temperature,
-                                    RandomOf(options, r), st.row);
+                                    options, RowIdOf(options, r), st.row);
     if (problem.empty())
       drawn[static_cast<std::size_t>(r)] = static_cast<std::int64_t>(ArgMax(st.row));
     return problem;
@@ -130,7 +132,8 @@ Status gumbel_softmax(const ConstTensorRef& logits, const TensorRef& out,
   const Status status = internal::ForEachRow<Staging>(kOp, b, [&](Staging& st, std::int64_t r) {
     std::vector<double> stage;
     const double* z = internal::RowOf<double>(logits, b, r, stage);
-    std::string problem = Perturbed(z, n, options.temperature, RandomOf(options, r), st.row);
+    std::string problem =
+        Perturbed(z, n, options.temperature, options, RowIdOf(options, r), st.row);
     if (!problem.empty()) return problem;
     double* row = y.data() + static_cast<std::size_t>(r) * n;
     const std::size_t best = ArgMax(st.row);

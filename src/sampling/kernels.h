@@ -71,6 +71,10 @@ enum ExpMode : int { kExp = 0, kUniform = 1, kTies = 2 };
 struct SamplingKernelTable {
   SamplingKernels<float> f32;
   SamplingKernels<double> f64;
+  // The Gumbel noise -log(-log u) of tokens [0, n) of a row, u from its Philox token stream
+  // (RowRandom::TokenUniforms of philox.h).
+  void (*gumbel_noise)(std::uint64_t seed, std::uint64_t row_id, std::uint32_t step, double* out,
+                       std::size_t n);
 };
 
 // The table for the best target of this CPU (honours hwy::SetSupportedTargetsForTest).

@@ -7,13 +7,16 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 // clang-format on
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <functional>
 #include <limits>
 
 #include "core/widen-inl.h"
+#include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
 #include "sampling/kernels.h"
+#include "sampling/philox.h"
 #include "softmax/exp-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -372,6 +375,90 @@ void TopK(const T* x, std::size_t n, std::size_t k, std::vector<internal::Ranked
   }
 }
 
+#if HWY_TARGET != HWY_SCALAR
+// Philox4x32-10 on Lanes(u64) counters at once, each 32-bit word in the low half of a u64 lane
+// (MulEven multiplies those halves into full 64-bit products); the same bits as the scalar
+// Philox4x32 of philox.h (a test compares them).
+struct PhiloxLanes {
+  hn::Vec<hn::ScalableTag<std::uint64_t>> w0, w1, w2, w3;
+};
+
+HWY_INLINE PhiloxLanes Philox4x32Lanes(PhiloxLanes c, std::uint32_t k0, std::uint32_t k1) {
+  const hn::ScalableTag<std::uint64_t> du;
+  const hn::Repartition<std::uint32_t, decltype(du)> d32;
+  const auto mul0 = hn::BitCast(d32, hn::Set(du, 0xD2511F53u));
+  const auto mul1 = hn::BitCast(d32, hn::Set(du, 0xCD9E8D57u));
+  const auto low = hn::Set(du, 0xffffffffu);
+  for (int round = 0; round < 10; ++round) {
+    const auto p0 = hn::MulEven(hn::BitCast(d32, c.w0), mul0);
+    const auto p1 = hn::MulEven(hn::BitCast(d32, c.w2), mul1);
+    const auto hi0 = hn::ShiftRight<32>(p0), hi1 = hn::ShiftRight<32>(p1);
+    c = {hn::Xor(hn::Xor(hi1, c.w1), hn::Set(du, k0)), hn::And(p1, low),
+         hn::Xor(hn::Xor(hi0, c.w3), hn::Set(du, k1)), hn::And(p0, low)};
+    k0 += 0x9E3779B9u;
+    k1 += 0xBB67AE85u;
+  }
+  return c;
+}
+
+// (2k + 1) 2^-53 for the 52 bits k of words a, b: OpenUniformFromBits of philox.h, in lanes.
+HWY_INLINE hn::Vec<DD> OpenUniformLanes(hn::Vec<hn::ScalableTag<std::uint64_t>> a,
+                                        hn::Vec<hn::ScalableTag<std::uint64_t>> b) {
+  const DD d;
+  const hn::ScalableTag<std::int64_t> di;
+  const auto bits = hn::Or(hn::ShiftLeft<26>(hn::ShiftRight<6>(a)), hn::ShiftRight<6>(b));
+  const auto odd = hn::Add(hn::ShiftLeft<1>(bits), hn::Set(hn::ScalableTag<std::uint64_t>(), 1));
+  return hn::Mul(hn::ConvertTo(d, hn::BitCast(di, odd)), hn::Set(d, 0x1p-53));
+}
+#endif  // HWY_TARGET != HWY_SCALAR
+
+// -log(-log u) for u in (0, 1), in f64 lanes with Highway's log (within 4 ulp); -log u is
+// log1p(-(1 - u)) for u > 1/2, where 1 - u is exact, so that u near 1 keeps its digits.
+HWY_INLINE hn::Vec<DD> GumbelOf(hn::Vec<DD> u) {
+  const DD d;
+  const auto near_one = hn::Gt(u, hn::Set(d, 0.5));
+  const auto minus_log_u = hn::Neg(
+      hn::IfThenElse(near_one, hn::Log1p(d, hn::Neg(hn::Sub(hn::Set(d, 1.0), u))), hn::Log(d, u)));
+  return hn::Neg(hn::Log(d, minus_log_u));
+}
+
+// The Gumbel noise of tokens [0, n) of a row (see philox.h's token stream): token 2p and 2p + 1
+// take the two numbers of call kTokenStream + p. Measured on [8, 128256] f32, 1 thread:
+// gumbel_max 17 -> 5.3 ns per token against scalar Philox and two libm logs per token.
+void GumbelNoise(std::uint64_t seed, std::uint64_t row_id, std::uint32_t step, double* out,
+                 std::size_t n) {
+  const DD d;
+  const std::size_t pairs = (n + 1) / 2;
+#if HWY_TARGET == HWY_SCALAR
+  // One lane: the scalar Philox of philox.h.
+  const internal::RowRandom random(seed, row_id, step);
+  for (std::size_t p = 0; p < pairs; ++p) {
+    const std::array<double, 2> u = random.TokenUniforms(static_cast<std::uint32_t>(p));
+    out[2 * p] = hn::GetLane(GumbelOf(hn::Set(d, u[0])));
+    if (2 * p + 1 < n) out[2 * p + 1] = hn::GetLane(GumbelOf(hn::Set(d, u[1])));
+  }
+#else
+  const hn::ScalableTag<std::uint64_t> du;
+  const std::size_t N = hn::Lanes(du);
+  const auto k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
+  const auto w1 = hn::Set(du, step), w2 = hn::Set(du, static_cast<std::uint32_t>(row_id));
+  const auto w3 = hn::Set(du, static_cast<std::uint32_t>(row_id >> 32));
+  HWY_ALIGN double first[hn::MaxLanes(DD())], second[hn::MaxLanes(DD())];
+  for (std::size_t p = 0; p < pairs; p += N) {
+    const auto call = hn::Add(hn::Iota(du, internal::RowRandom::kTokenStream),
+                              hn::Set(du, static_cast<std::uint64_t>(p)));
+    const PhiloxLanes w = Philox4x32Lanes({call, w1, w2, w3}, k0, k1);
+    hn::Store(GumbelOf(OpenUniformLanes(w.w0, w.w1)), d, first);
+    hn::Store(GumbelOf(OpenUniformLanes(w.w2, w.w3)), d, second);
+    for (std::size_t j = 0; j < N && p + j < pairs; ++j) {
+      const std::size_t token = 2 * (p + j);
+      out[token] = first[j];
+      if (token + 1 < n) out[token + 1] = second[j];
+    }
+  }
+#endif
+}
+
 template <typename T>
 internal::SamplingKernels<T> MakeSamplingKernels() {
   return {&Scan<T>,      &FindFirst<T>, &Exponentials<T>, &MassBefore<T>,
@@ -380,7 +467,7 @@ internal::SamplingKernels<T> MakeSamplingKernels() {
 
 const internal::SamplingKernelTable* GetSamplingKernelTable() {
   static const internal::SamplingKernelTable table = {MakeSamplingKernels<float>(),
-                                                      MakeSamplingKernels<double>()};
+                                                      MakeSamplingKernels<double>(), &GumbelNoise};
   return &table;
 }
 
