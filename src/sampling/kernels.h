@@ -44,12 +44,9 @@ struct SamplingKernels {
   // sum of all e_i, and in *kept the sum of those >= min_e.
   double (*exponentials)(const T* x, T* e, std::size_t n, T m, const Temperature<T>& temp, int mode,
                          T min_e, double* kept);
-  // Sums, in f64, of e_i over the tokens ranked before `before` (all of them) and, of those,
-  // over the tokens that `filter` counts.
-  void (*mass_before)(const T* x, const T* e, std::size_t n, RankedToken<T> before,
-                      const TokenFilter<T>& filter, double* all, double* counted);
   // The f64 sums of e_i over the tokens ranked before `before`, over all the others, and over
-  // those ranked before it that `filter` counts (the top-p test of a drawn token).
+  // those ranked before it that `filter` counts (the top-p test of a drawn token, min-p's kept
+  // mass, the exact top-p mass).
   void (*mass_split)(const T* x, const T* e, std::size_t n, RankedToken<T> before,
                      const TokenFilter<T>& filter, double* before_sum, double* after_sum,
                      double* counted);

@@ -152,9 +152,10 @@ std::string RowSampler<C>::DenseExponentials(const C* x, std::size_t n) {
       TokenFilter<C> filter;
       filter.min_e = min_e_;
       ForChunks(0, chunks_, [&](std::size_t c) {
-        double all = 0;
-        k_.mass_before(x + begin_of(c), e_ + begin_of(c), length_of(c),
-                       {-std::numeric_limits<C>::infinity(), 0}, filter, &all, &chunk_kept_[c]);
+        double finite = 0, masked = 0;  // every finite token ranks before (-inf, 0)
+        k_.mass_split(x + begin_of(c), e_ + begin_of(c), length_of(c),
+                      {-std::numeric_limits<C>::infinity(), 0}, filter, &finite, &masked,
+                      &chunk_kept_[c]);
       });
     }
   } else {
@@ -338,10 +339,10 @@ void RowSampler<C>::ExactTopP(const C* x, std::size_t n, RankedToken<C>& boundar
   }
   boundary = candidates_[b].token;
   // The filtered set: ranked up to the boundary, and kept by min-p.
-  double all = 0, counted = 0;
+  double ranked_before = 0, ranked_after = 0, counted = 0;
   TokenFilter<C> filter;
   filter.min_e = min_e_;
-  k_.mass_before(x, e_, n, boundary, filter, &all, &counted);
+  k_.mass_split(x, e_, n, boundary, filter, &ranked_before, &ranked_after, &counted);
   const C eb = e_[static_cast<std::size_t>(boundary.index)];
   filtered_mass = counted + (eb >= min_e_ ? static_cast<double>(eb) : 0.0);
 }

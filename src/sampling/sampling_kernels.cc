@@ -165,33 +165,6 @@ double Exponentials(const T* x, T* e, std::size_t n, T m, const internal::Temper
   return SumOf(total);
 }
 
-template <typename T>
-void MassBefore(const T* x, const T* e, std::size_t n, internal::RankedToken<T> before,
-                const internal::TokenFilter<T>& filter, double* all, double* counted) {
-  const hn::ScalableTag<T> d;
-  const std::size_t N = hn::Lanes(d);
-  const auto vmin = hn::Set(d, filter.min_e);
-  const DD dd;
-  auto sum_all = hn::Zero(dd), sum_counted = hn::Zero(dd);
-  auto step = [&](std::size_t i, hn::Vec<decltype(d)> xv, hn::Vec<decltype(d)> ev) HWY_ATTR {
-    auto take = RankedBeforeLanes(d, xv, i, before);
-    if (hn::AllFalse(d, take)) return;
-    const auto ev_all = hn::IfThenElseZero(take, ev);
-    AddWide(d, ev_all, sum_all);
-    auto keep = hn::Ge(ev, vmin);
-    if (filter.has_pivot) keep = hn::And(keep, RankedBeforeLanes(d, xv, i, filter.pivot));
-    AddWide(d, hn::IfThenElseZero(keep, ev_all), sum_counted);
-  };
-  std::size_t i = 0;
-  for (; i + N <= n; i += N) step(i, hn::LoadU(d, x + i), hn::LoadU(d, e + i));
-  if (i < n) {
-    step(i, LoadTail(d, x + i, n - i, -std::numeric_limits<T>::infinity()),
-         LoadTail(d, e + i, n - i, T(0)));
-  }
-  *all = SumOf(sum_all);
-  *counted = SumOf(sum_counted);
-}
-
 // The sums, in f64, of e_i over the tokens ranked before `before`, over the others, and over
 // those ranked before it that `filter` counts.
 template <typename T>
@@ -461,8 +434,7 @@ void GumbelNoise(std::uint64_t seed, std::uint64_t row_id, std::uint32_t step, d
 
 template <typename T>
 internal::SamplingKernels<T> MakeSamplingKernels() {
-  return {&Scan<T>,      &FindFirst<T>, &Exponentials<T>, &MassBefore<T>,
-          &MassSplit<T>, &Walk<T>,      &TopK<T>};
+  return {&Scan<T>, &FindFirst<T>, &Exponentials<T>, &MassSplit<T>, &Walk<T>, &TopK<T>};
 }
 
 const internal::SamplingKernelTable* GetSamplingKernelTable() {
