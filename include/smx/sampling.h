@@ -29,14 +29,16 @@
 // log-probabilities are asked for. A row draws its own numbers, never numbers indexed by a sorted
 // rank.
 //
-// How (see docs/sampling.md): top-k keeps a running threshold while one vectorised pass over the
-// logits gathers the tokens above it, so only those few are ever ordered. Without top-k, top-p is
-// sampled by rejection with pivots, each round one pass over the row's exponentials: draw a token
-// from the remaining set, accept it if the mass ranked before it is below p, else keep only the
-// tokens ranked above it (this draws exactly from the top-p distribution, and the expected number
-// of rounds is small: the first is accepted with probability >= p). Prefix sums are taken in f64,
-// sequentially within a block and block by block, so they are monotone, and the token chosen
-// always has a positive probability under the filters.
+// How (see docs/sampling.md): top-k takes the max of every block of about V / 4k tokens; the
+// k-th largest of those maxima is a threshold no top-k token is below, and one vectorised pass
+// gathers the few tokens above it (about 1.5 k), the only ones ever ordered. Without top-k, top-p
+// is sampled by rejection with pivots over the row's exponentials: draw a token from the
+// remaining set, accept it if the mass ranked before it is below p, else keep only the tokens
+// ranked before it (this draws exactly from the top-p distribution, and the expected number of
+// rounds is small: the first is accepted with probability >= p). Prefix sums are taken in f64 in
+// a fixed structure (chunks of 16384 tokens, blocks of 512, then token by token), so they are
+// monotone and the same on any thread count, and the token chosen always has a positive
+// probability under the filters.
 //
 // Accuracy: the probabilities are exp((z_i - max)/T) to within an ulp of the compute type (f32
 // for f32, f16 and bf16; f64 for f64), summed in f64.
