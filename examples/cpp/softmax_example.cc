@@ -1,5 +1,6 @@
 // The C++ API of smx (smx/smx.hpp): softmax of one row, log_softmax with a temperature over a
-// [rows, K] block, softmax over the middle axis of a 3-d view, and the error path. Exits 0 only if
+// [rows, K] block, softmax over the middle axis of a 3-d view, sampling a token per row, and the
+// error path. Exits 0 only if
 // every result is the expected one.
 //
 // Build it against an installed smx with this folder's CMakeLists.txt:
@@ -68,6 +69,29 @@ int main() {
       ok &= Near(sum, 1.0, 1e-6);
     }
   }
+
+  // One token per row of a [2, 3] block of logits: nucleus sampling (top-p 0.9), reproducible
+  // by seed and step; row 1 at T = 0 is greedy. The filter gives the distribution drawn from.
+  const std::vector<float> logits = {2, 1, 0.5f, -1, 3, 0};
+  const std::vector<double> temperatures = {0.7, 0.0};
+  std::vector<std::int64_t> tokens(2);
+  smx::SamplingOptions options;
+  options.temperature = temperatures;
+  options.top_p = 0.9;
+  options.seed = 42;
+  const smx::ConstTensorRef batch = smx::TensorView<const float>(logits.data(), {2, 3}).ref();
+  if (!Report("sample", smx::sample(batch, tokens, options))) return 1;
+  std::vector<float> filtered(6);
+  if (!Report("top_k_top_p_filter",
+              smx::top_k_top_p_filter(batch, smx::TensorView<float>(filtered.data(), {2, 3}).ref(),
+                                      smx::FilterOutput::kProbabilities, options))) {
+    return 1;
+  }
+  std::printf("sampled tokens: %lld %lld\n", static_cast<long long>(tokens[0]),
+              static_cast<long long>(tokens[1]));
+  ok &= tokens[1] == 1;                                              // greedy: the 3
+  ok &= tokens[0] >= 0 && tokens[0] < 3 && filtered[tokens[0]] > 0;  // a survivor of row 0
+  ok &= Near(filtered[0] + filtered[1] + filtered[2], 1.0, 1e-6);
 
   // A bad call: axis 3 of a 3-d tensor. The Status names the value.
   const smx::Status bad = smx::softmax(smx::TensorView<const float>(t.data(), shape),
