@@ -18,36 +18,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 
 import numpy as np
+
+from alternating import timed
 
 
 def emit(**record) -> None:
     print(json.dumps(record), flush=True)
 
 
-def paired(smx_run, torch_run, rounds: int, min_seconds: float = 0.2) -> tuple:
-    """Median seconds per call of each, timed in alternating rounds (the order swapped every
-    round), so that both see the same state of the machine."""
-    runs = (smx_run, torch_run)
-    calls = []
-    for run in runs:
-        run()
-        once = time.perf_counter()
-        run()
-        once = time.perf_counter() - once
-        calls.append(max(1, math.ceil(min_seconds / max(once, 1e-9))))
-    times = ([], [])
-    for r in range(rounds):
-        for k in ((0, 1) if r % 2 == 0 else (1, 0)):
-            start = time.perf_counter()
-            for _ in range(calls[k]):
-                runs[k]()
-            times[k].append((time.perf_counter() - start) / calls[k])
-    return float(np.median(times[0])), float(np.median(times[1]))
+def paired(smx_run, torch_run, rounds: int) -> tuple:
+    """Median seconds per call of smx's run and torch's, in alternating rounds."""
+    return tuple(timed([smx_run, torch_run], rounds, min_seconds=0.2))
 
 
 def main() -> int:

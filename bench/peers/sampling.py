@@ -16,37 +16,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 
 import numpy as np
+
+from alternating import timed
 
 FILTERS = (("top-k 50", 50, 1.0), ("top-p 0.9", 0, 0.9), ("both", 50, 0.9))
 
 
 def emit(**record) -> None:
     print(json.dumps(record), flush=True)
-
-
-def timed(runs, rounds: int, min_seconds: float = 0.05) -> list:
-    """Median seconds per call of each run, in alternating rounds (order swapped every round)."""
-    calls = []
-    for run in runs:
-        run()
-        once = time.perf_counter()
-        run()
-        once = time.perf_counter() - once
-        calls.append(max(1, math.ceil(min_seconds / max(once, 1e-9))))
-    times = [[] for _ in runs]
-    for r in range(rounds):
-        order = range(len(runs)) if r % 2 == 0 else reversed(range(len(runs)))
-        for k in order:
-            start = time.perf_counter()
-            for _ in range(calls[k]):
-                runs[k]()
-            times[k].append((time.perf_counter() - start) / calls[k])
-    return [float(np.median(t)) for t in times]
 
 
 def torch_sampler(torch, logits, k: int, p: float, generator):
@@ -108,7 +89,7 @@ def main() -> int:
                     def softmax_run():
                         smx.softmax(z, out=y)
 
-                    smx_s, torch_s, softmax_s = timed([smx_run, torch_run, softmax_run], rounds)
+                    smx_s, torch_s, softmax_s = timed([smx_run, torch_run, softmax_run], rounds, min_seconds=0.05)
                     record = dict(kind="sample", vocab=vocab, batch=batch, filter=name,
                                   threads=threads, rounds=rounds, smx_s=smx_s, torch_s=torch_s,
                                   softmax_s=softmax_s, speedup=torch_s / smx_s,

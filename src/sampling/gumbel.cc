@@ -21,7 +21,9 @@ using internal::Batch;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
+// One thread's rows: the logits staged as f64, and their perturbed values.
 struct Staging {
+  std::vector<double> logits;
   std::vector<double> row;
 };
 
@@ -95,8 +97,7 @@ Status gumbel_max(const ConstTensorRef& logits, std::span<std::int64_t> tokens,
   }
   std::vector<std::int64_t> drawn(static_cast<std::size_t>(b.rows));
   const Status status = internal::ForEachRow<Staging>(kOp, b, [&](Staging& st, std::int64_t r) {
-    std::vector<double> stage;
-    const double* z = internal::RowOf<double>(logits, b, r, stage);
+    const double* z = internal::RowOf<double>(logits, b, r, st.logits);
     std::string problem = Perturbed(z, static_cast<std::size_t>(b.length), options.temperature,
                                     options, RowIdOf(options, r), st.row);
     if (problem.empty())
@@ -130,8 +131,7 @@ Status gumbel_softmax(const ConstTensorRef& logits, const TensorRef& out,
   const std::size_t n = static_cast<std::size_t>(b.length);
   std::vector<double> y(static_cast<std::size_t>(b.rows) * n);
   const Status status = internal::ForEachRow<Staging>(kOp, b, [&](Staging& st, std::int64_t r) {
-    std::vector<double> stage;
-    const double* z = internal::RowOf<double>(logits, b, r, stage);
+    const double* z = internal::RowOf<double>(logits, b, r, st.logits);
     std::string problem =
         Perturbed(z, n, options.temperature, options, RowIdOf(options, r), st.row);
     if (!problem.empty()) return problem;
