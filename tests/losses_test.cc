@@ -289,6 +289,8 @@ class Losses : public TargetTest {
           ASSERT_TRUE(r.status.ok()) << label << ": " << r.status.message();
           EXPECT_TRUE(MatchesRel(label + " loss", r.loss, want_loss, rel, abs));
           EXPECT_TRUE(MatchesRel(label + " grad", r.grad, want_grad, rel, grad_abs));
+          const CeResult<T> loss_only = RunCrossEntropy<T>(z, n, c, target, spec, GradMode::kNone);
+          EXPECT_TRUE(MatchesRel(label + " loss alone", loss_only.loss, want_loss, rel, abs));
           const CeResult<T> in_place = RunCrossEntropy<T>(z, n, c, target, spec, GradMode::kInPlace);
           EXPECT_TRUE(BitwiseEqual(label + " in place", in_place.grad.data(), r.grad.data(),
                                    r.grad.size()));
@@ -314,16 +316,53 @@ TEST_P(Losses, ConfidentPredictionIsExact) {
     std::vector<ld> want_loss, want_grad;
     CrossEntropyRef(WidenT(z), 1, z.size(), target, spec, want_loss, want_grad);
     ASSERT_GT(want_loss[0], 0);
-    const CeResult<float> r = RunCrossEntropy<float>(z, 1, z.size(), target, spec, GradMode::kInPlace);
-    ASSERT_TRUE(r.status.ok());
     const std::string label = "gap " + std::to_string(gap) + " " + tag();
-    EXPECT_TRUE(MatchesRel(label + " loss", r.loss, want_loss, 1e-6, 0));
-    // 1e-44: p_3 ~ 1e-45 is a subnormal, whose spacing in f32 is 1.4e-45.
-    EXPECT_TRUE(MatchesRel(label + " grad", r.grad, want_grad, 1e-6, 1e-44));
+    // The loss alone takes its own path: no stored exponentials to split the sum from.
+    for (const GradMode mode : {GradMode::kInPlace, GradMode::kOutOfPlace, GradMode::kNone}) {
+      const CeResult<float> r = RunCrossEntropy<float>(z, 1, z.size(), target, spec, mode);
+      ASSERT_TRUE(r.status.ok());
+      EXPECT_TRUE(MatchesRel(label + " loss", r.loss, want_loss, 1e-6, 0));
+      // 1e-44: p_3 ~ 1e-45 is a subnormal, whose spacing in f32 is 1.4e-45.
+      if (mode != GradMode::kNone) {
+        EXPECT_TRUE(MatchesRel(label + " grad", r.grad, want_grad, 1e-6, 1e-44));
+      }
+    }
     std::vector<double> zd(z.begin(), z.end());
     const CeResult<double> rd = RunCrossEntropy<double>(zd, 1, z.size(), target, spec, GradMode::kOutOfPlace);
     EXPECT_TRUE(MatchesRel(label + " f64 loss", rd.loss, want_loss, 1e-14, 0));
     EXPECT_TRUE(MatchesRel(label + " f64 grad", rd.grad, want_grad, 1e-14, 0));
+  }
+}
+
+// A target at the row max, around where the f32 kernel stops taking its sum whole (p_t = 2/3)
+// and splits it again, with maxima on both sides of the shift-0 range [0, 60], ties at the max,
+// and every gradient mode (the loss alone re-reads the logits). A max of -20 with a rest of 1e-35
+// puts the others' exp(z_c) far below f32's range; a max of 100 puts exp(m) above it.
+TEST_P(Losses, TargetAtTheMaxAcrossThePaths) {
+  const std::size_t k = 37;
+  for (const float m : {-20.0f, -5.0f, 0.0f, 7.5f, 59.5f, 61.0f, 100.0f}) {
+    for (const double rest : {1e-35, 1e-7, 0.3, 0.499, 0.5, 0.501, 0.8, 3.0}) {
+      for (const int at_max : {1, 2}) {
+        std::vector<float> z(k, static_cast<float>(m + std::log(rest / (k - at_max))));
+        const std::int64_t t = 11;
+        z[t] = m;
+        if (at_max == 2) z[30] = m;
+        CeSpec spec;
+        spec.reduction = smx::Reduction::kNone;
+        std::vector<ld> want_loss, want_grad;
+        CrossEntropyRef(WidenT(z), 1, k, {t}, spec, want_loss, want_grad);
+        const std::string label = "max " + std::to_string(m) + " rest " + std::to_string(rest) +
+                                  " ties " + std::to_string(at_max) + " " + tag();
+        for (const GradMode mode : {GradMode::kInPlace, GradMode::kOutOfPlace, GradMode::kNone}) {
+          const CeResult<float> r = RunCrossEntropy<float>(z, 1, k, {t}, spec, mode);
+          ASSERT_TRUE(r.status.ok());
+          EXPECT_TRUE(MatchesRel(label + " loss", r.loss, want_loss, 1e-6, 0));
+          if (mode != GradMode::kNone) {
+            EXPECT_TRUE(MatchesRel(label + " grad", r.grad, want_grad, 1e-6, 1e-44));
+          }
+        }
+      }
+    }
   }
 }
 

@@ -1,13 +1,16 @@
 // The fused losses on Highway vectors, compiled once per SIMD target.
 //
 // Cross-entropy with class indices is softmax's row kernels plus a scalar or two per row: the
-// max; exp(z - max) summed (f64 sums) and stored into the gradient row; the gradient row scaled in
-// place while it is still in L1 (plus the smoothing's -B w); then the target's entry rewritten from
+// max (taken during the previous row's pass); exp(z) (or exp(z - max) where the max is outside
+// [0, 60]) summed (f64 sums) and stored into the gradient row; the gradient row scaled in place
+// while it is still in L1 (plus the smoothing's -B w); then the target's entry rewritten from
 // p_t - 1 formed without cancellation. The loss needs only the row's sum, its max and z_t.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "losses/loss_kernels.cc"
+// clang-format off
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
+// clang-format on
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -88,11 +91,11 @@ void FillRow(T* g, std::size_t n, T value) {
 struct PendingLogs {
   static constexpr std::size_t kRows = 64;
   std::size_t size = 0;
-  HWY_ALIGN double arg[kRows];   // rest / count
-  double count[kRows];           // entries at the max (log(count) is added when > 1)
-  double base[kRows];            // the loss without its log S term
-  double coef[kRows];            // the factor of log S in the loss
-  double* out[kRows];            // where the row's loss goes
+  HWY_ALIGN double arg[kRows];  // rest / count
+  double count[kRows];          // entries at the max (log(count) is added when > 1)
+  double base[kRows];           // the loss without its log S term
+  double coef[kRows];           // the factor of log S in the loss
+  double* out[kRows];           // where the row's loss goes
 };
 
 void FinishLogs(PendingLogs& p) {
@@ -109,14 +112,184 @@ void FinishLogs(PendingLogs& p) {
   p.size = 0;
 }
 
+// The sums of one row for its loss and gradient: S = sum_c exp(z_c - m) as count + rest, where
+// log S = log(count) + log1p(rest / count) - log_offset.
+struct RowSums {
+  double count = 1;       // entries at the max (or 1 for a sum taken whole)
+  double rest = 0;        // the others' exp(z_c - m), or the whole sum's excess over 1
+  double log_offset = 0;  // m for a sum taken with shift 0 (then count + rest = sum_c exp(z_c))
+  // The target is a max entry and S - 1 = (count - 1) + rest holds without cancellation.
+  bool exact_max_term = false;
+};
+
+// Whether a row of max m is summed with shift 0: exp(z_c) for z_c <= m needs no max
+// subtraction, hence no rounding residual (5 of the exponential's ~25 vector operations), and
+// the sum is split only for the rows that need it (SplitSums). m <= 60 keeps every exp(z_c)
+// far below f32's overflow (e^88), and m >= 0 loses nothing to the exponential's flush below
+// e^-87 that the shifted exponentials keep. f32 only: log S is then log(s0) - m, whose absolute
+// error (1e-13 m, Log1pOfSum's) is far below an f32 loss's ulp but not below an f64 one's.
 template <typename T>
-void ClassRowsKernel(const internal::ClassRows<T>& a, internal::FunctionRef<void(std::size_t)> special) {
+HWY_INLINE bool ZeroShiftFits(T m) {
+  return sizeof(T) == 4 && m >= 0 && m <= T(60);
+}
+
+// The exponential pass of a row of max m, exponentials stored in g (if not null), the next row's
+// max taken in the same loop (if next is not null). kZeroShift: exp(z_c) summed whole
+// (ExpSum::sum); otherwise exp(z_c - m) with the entries at the max counted (max_count), not
+// summed: in f32 lanes 1 + rest would round rest away, and a loss of 1e-7 is all in rest.
+template <bool kZeroShift, class D, typename T = hn::TFromD<D>>
+HWY_INLINE internal::ExpSum ExpPass(D d, const T* x, T* g, std::size_t n, T m,
+                                    internal::Lookahead<T> ahead, internal::NextMax<T>* next) {
+  const internal::Temperature<T> unit{};
+  constexpr bool kSplit = !kZeroShift;
+  const T shift = kZeroShift ? T(0) : m;
+  if (next != nullptr) {
+    return g != nullptr ? ExpSumImpl<false, kZeroShift, true, kSplit, MaxTaken::kNextChunk, true>(
+                              d, x, g, n, m, shift, unit, ahead, next)
+                        : ExpSumImpl<false, kZeroShift, false, kSplit, MaxTaken::kNextChunk>(
+                              d, x, g, n, m, shift, unit, ahead, next);
+  }
+  return g != nullptr ? ExpSumImpl<false, kZeroShift, true, kSplit, MaxTaken::kGiven, true>(
+                            d, x, g, n, m, shift, unit, ahead, nullptr)
+                      : ExpSumImpl<false, kZeroShift, false, kSplit, MaxTaken::kGiven>(
+                            d, x, g, n, m, shift, unit, ahead, nullptr);
+}
+
+// The sum of the entries of e below e_max, from stored exponentials.
+template <typename T>
+double SumBelow(const T* e, std::size_t n, T e_max) {
+  const hn::ScalableTag<T> d;
+  const std::size_t N = hn::Lanes(d);
+  const auto vmax = hn::Set(d, e_max);
+  LaneSums<decltype(d)> acc;
+  auto add = [&](hn::Vec<decltype(d)> v)
+                 HWY_ATTR { acc.Add(hn::IfThenElseZero(hn::Lt(v, vmax), v)); };
+  std::size_t i = 0;
+  for (; i + N <= n; i += N) add(hn::LoadU(d, e + i));
+  if (i < n) {
+    HWY_ALIGN T buf[hn::MaxLanes(decltype(d)())] = {};
+    std::memcpy(buf, e + i, (n - i) * sizeof(T));
+    add(hn::Load(d, buf));
+  }
+  double sum, sum_lo;
+  acc.Reduce(sum, sum_lo);
+  return sum + sum_lo;
+}
+
+// A row summed with shift 0 (s0 = sum_c exp(z_c), the exponentials in e if not null) as RowSums.
+// Taken whole unless the target is a max entry holding most of the mass: S - 1 = s0 e^-m - 1
+// would then cancel (a loss of 1e-7 is all in it), so that row's sum is split again, from the
+// stored exponentials, or (no gradient) from x with the shift m. zt: the target's logit, read
+// before e (possibly x itself) was written.
+template <class D, typename T = hn::TFromD<D>>
+RowSums SplitSums(D d, const T* x, const T* e, std::size_t n, T m, T zt, std::size_t t, double s0) {
+  const RowSums whole{1, s0 - 1, static_cast<double>(m), false};
+  if (zt != m) return whole;  // p_t <= 1/2: nothing cancels
+  const double e_max = e != nullptr ? static_cast<double>(e[t]) : std::exp(static_cast<double>(m));
+  if (s0 >= 1.5 * e_max) return whole;  // p_t <= 2/3
+  // Here the target is the only entry at the max: a second one would make s0 >= 2 e_max.
+  if (e != nullptr) return {1, SumBelow(e, n, e[t]) / e_max, 0, true};
+  const internal::ExpSum es =
+      ExpPass<false>(d, x, static_cast<T*>(nullptr), n, m, internal::Lookahead<T>{},
+                     static_cast<internal::NextMax<T>*>(nullptr));
+  return {es.max_count, es.sum + es.sum_lo, 0, true};
+}
+
+// What a row's exponential pass leaves for its second pass (FinishClassRow).
+template <typename T>
+struct SummedRow {
+  bool open = false;  // false: the row is already finished (ignored, special, NaN or +inf max)
+  bool zero_shift = false;
+  T m = 0, zt = 0;  // the row max and the target's logit
+  double gap = 0;   // GapSum's, with label smoothing
+  // The pass's sum (zero_shift: of exp(z_c); otherwise of exp(z_c - m) but the max entries,
+  // counted in max_count). Kept as two doubles, not the pass's ExpSum: copying that struct out
+  // of the inlined pass read it back whole right after its fields were stored, a store-forwarding
+  // stall that cost 20% of [32768, 128].
+  double sum = 0, max_count = 0;
+};
+
+// The loss of a summed row (into `pending`) and its gradient row from the exponentials its pass
+// stored there: g_c = A e_c - B w_c, then g_t from p_t - 1.
+template <typename T>
+HWY_INLINE void FinishClassRow(const internal::ClassRows<T>& a, std::size_t r,
+                               const SummedRow<T>& row, PendingLogs& pending) {
   constexpr T kNaN = std::numeric_limits<T>::quiet_NaN();
   const hn::ScalableTag<T> d;
-  const internal::Temperature<T> unit{};
   const std::size_t n = a.classes;
-  const double eps = a.smoothing;
-  const double eps_c = eps / static_cast<double>(n);
+  const T* x = a.logits + static_cast<std::ptrdiff_t>(r) * a.logits_stride;
+  T* g = a.grad != nullptr ? a.grad + static_cast<std::ptrdiff_t>(r) * a.grad_stride : nullptr;
+  const std::size_t t = static_cast<std::size_t>(a.target[r]);
+  const T m = row.m, zt = row.zt;
+  // sums.count entries at the max and sums.rest, the rest of S = sum_c exp(z_c - m).
+  RowSums sums;
+  double inv_s;  // 1 / sum_c e_c, for the e_c the pass left in g
+  if (row.zero_shift) {
+    const double s0 = row.sum;
+    if (std::isnan(s0)) {
+      a.row_loss[r] = kNaN;
+      FillRow(g, n, kNaN);
+      return;
+    }
+    // One division per row, 1/S, then products: three divisions had cost 2% at K = 128 (1
+    // thread, [32768, 128]: 0.339 -> 0.332 ns/element; [4096, 1000] unchanged).
+    inv_s = 1 / s0;
+    sums = SplitSums(d, x, g, n, m, zt, t, s0);
+  } else {
+    sums.count = row.max_count;
+    sums.rest = row.sum;
+    sums.exact_max_term = zt == m;
+    if (std::isnan(sums.rest)) {
+      a.row_loss[r] = kNaN;
+      FillRow(g, n, kNaN);
+      return;
+    }
+    inv_s = 1 / (sums.count + sums.rest);
+  }
+  const double count = sums.count, rest = sums.rest;
+  // loss = main ((m - z_t) + log S) + eps_c (W log S + gap), log S taken with the block's.
+  const double eps = a.smoothing, eps_c = eps / static_cast<double>(n);
+  const double wt = a.weight != nullptr ? static_cast<double>(a.weight[t]) : 1.0;
+  const double main = (1 - eps) * wt;
+  const double coef = main + eps_c * a.weight_sum;
+  if (pending.size == PendingLogs::kRows) FinishLogs(pending);
+  const std::size_t slot = pending.size++;
+  pending.arg[slot] = count == 1 ? rest : rest / count;
+  pending.count[slot] = count;
+  pending.base[slot] =
+      (main != 0 ? main * (static_cast<double>(m) - static_cast<double>(zt)) : 0.0) +
+      (eps > 0 ? eps_c * row.gap : 0.0) - coef * sums.log_offset;
+  pending.coef[slot] = coef;
+  pending.out[slot] = &a.row_loss[r];
+  if (g == nullptr) return;
+  // p_t - 1 = (e_t - S)/S: for a max entry e_t = 1 and S - 1 = (count - 1) + rest, kept apart;
+  // any other entry has p_t <= 1/2 (nothing cancels) and its e_t is where the pass stored it.
+  double pt, pt_minus_1;
+  if (sums.exact_max_term) {
+    const double inv_rel = 1 / (count + rest);
+    pt = inv_rel;
+    pt_minus_1 = -((count - 1) + rest) * inv_rel;
+  } else {
+    pt = static_cast<double>(g[t]) * inv_s;
+    pt_minus_1 = pt - 1;
+  }
+  // g_c = scale (main p_c + eps_c (W p_c - w_c)) = A e_c - B w_c; then g_t from p_t - 1.
+  const double scale = a.grad_scale;
+  const T coef_e = static_cast<T>(scale * coef * inv_s);
+  if (eps > 0) {
+    ScaleSubtract(g, a.weight, n, coef_e, static_cast<T>(scale * eps_c));
+  } else {
+    RowScale(g, g, n, coef_e);
+  }
+  g[t] = static_cast<T>(scale * (main * pt_minus_1 + eps_c * (a.weight_sum * pt - wt)));
+}
+
+template <typename T>
+void ClassRowsKernel(const internal::ClassRows<T>& a,
+                     internal::FunctionRef<void(std::size_t)> special) {
+  constexpr T kNaN = std::numeric_limits<T>::quiet_NaN();
+  const hn::ScalableTag<T> d;
+  const std::size_t n = a.classes;
   PendingLogs pending;
   // The next row's max, taken inside this row's exp pass (NextMax): the exp loop is bound by the
   // FMA pipes and the max's loads and compares fill the others, where a max pass of its own cost
@@ -127,8 +300,11 @@ void ClassRowsKernel(const internal::ClassRows<T>& a, internal::FunctionRef<void
   const std::size_t prefetch_rows =
       std::max<std::size_t>(2, (16384 + n * sizeof(T) - 1) / (n * sizeof(T)));
   bool have_max = false;
-  for (std::size_t r = 0; r < a.rows; ++r) {
-    if (pending.size == PendingLogs::kRows) FinishLogs(pending);
+  // Row r's exponential pass (into its gradient row), or the whole row where it needs no more.
+  // Inlined (as is FinishClassRow): called, each pass re-broadcast its constants and the pair
+  // measured slower than single rows.
+  auto sum_row = [&](std::size_t r, SummedRow<T> & row) HWY_ATTR __attribute__((always_inline)) {
+    row.open = false;
     const T* x = a.logits + static_cast<std::ptrdiff_t>(r) * a.logits_stride;
     T* g = a.grad != nullptr ? a.grad + static_cast<std::ptrdiff_t>(r) * a.grad_stride : nullptr;
     const std::int64_t t = a.target[r];
@@ -137,22 +313,22 @@ void ClassRowsKernel(const internal::ClassRows<T>& a, internal::FunctionRef<void
     if (t == a.ignore_index) {
       a.row_loss[r] = 0;
       FillRow(g, n, T(0));
-      continue;
+      return;
     }
     const T m = known ? next.max : RowMax(x, n);
     if (m == -std::numeric_limits<T>::infinity()) {
       special(r);  // fully masked, or a NaN that the max did not see: the driver reads the row
-      continue;
+      return;
     }
     if (!(m <= std::numeric_limits<T>::max())) {  // +inf or NaN
       a.row_loss[r] = kNaN;
       FillRow(g, n, kNaN);
-      continue;
+      return;
     }
-    // Read before the gradient (possibly the logits themselves) is written.
-    const T zt = x[t];
-    const double wt = a.weight != nullptr ? static_cast<double>(a.weight[t]) : 1.0;
-    const double gap = eps > 0 ? GapSum(x, a.weight, n, m) : 0.0;
+    row.open = true;
+    row.m = m;
+    row.zt = x[t];  // read before the gradient (possibly the logits themselves) is written
+    if (a.smoothing > 0) row.gap = GapSum(x, a.weight, n, m);
     // Prefetched: a row at least two ahead (the next one's max is read during this row's pass, so
     // it must already be on its way: a prefetch of the next row itself left those loads waiting on
     // memory, 40% of the time on [4096, 1000]), and the gradient row as far ahead, for write.
@@ -162,62 +338,32 @@ void ClassRowsKernel(const internal::ClassRows<T>& a, internal::FunctionRef<void
       ahead.read = x + static_cast<std::ptrdiff_t>(far) * a.logits_stride;
       ahead.write = g != nullptr ? g + static_cast<std::ptrdiff_t>(far) * a.grad_stride : nullptr;
     }
-    // The entries equal to the max are counted, not summed: S = count + rest, with rest summed
-    // apart (in f32 lanes, 1 + rest would round rest away: a loss of 1e-7 is all in rest).
     const bool fuse = r + 1 < a.rows && a.target[r + 1] != a.ignore_index;
     next.x = x + a.logits_stride;
-    internal::ExpSum es;
-    if (fuse) {
-      es = g != nullptr ? ExpSumImpl<false, false, true, true, MaxTaken::kNextChunk, true>(
-                              d, x, g, n, m, m, unit, ahead, &next)
-                        : ExpSumImpl<false, false, false, true, MaxTaken::kNextChunk>(
-                              d, x, g, n, m, m, unit, ahead, &next);
-      have_max = true;
-    } else {
-      es = g != nullptr ? ExpSumImpl<false, false, true, true, MaxTaken::kGiven, true>(
-                              d, x, g, n, m, m, unit, ahead, nullptr)
-                        : ExpSumImpl<false, false, false, true, MaxTaken::kGiven>(
-                              d, x, g, n, m, m, unit, ahead, nullptr);
+    have_max = fuse;
+    row.zero_shift = ZeroShiftFits(m);
+    // (exp(z_c) with shift 0 summed whole, then split only where it matters: SplitSums.)
+    const internal::ExpSum es = row.zero_shift
+                                    ? ExpPass<true>(d, x, g, n, m, ahead, fuse ? &next : nullptr)
+                                    : ExpPass<false>(d, x, g, n, m, ahead, fuse ? &next : nullptr);
+    row.sum = es.sum + es.sum_lo;
+    row.max_count = es.max_count;
+  };
+  // Rows go in pairs, both exponential passes before both second passes, so that the out-of-order
+  // core overlaps a row's serial chain (the sum's reduction, 1/S, then the scale pass waiting on
+  // it) with the next row's exponentials, as softmax's WholeRows does with its groups. Measured
+  // on 1 thread, ns/element (medians of 9 runs): [32768, 128] 0.339 one row at a time, 0.287 in
+  // pairs, 0.295 in groups of 8; [4096, 1000] alike. Only rows of up to 16 KiB pair up, so that
+  // a pair's gradient rows stay in L1 between the passes.
+  constexpr std::size_t kGroup = 2;
+  const std::size_t group = n * sizeof(T) <= 16384 ? kGroup : 1;
+  SummedRow<T> summed[kGroup];
+  for (std::size_t r0 = 0; r0 < a.rows; r0 += group) {
+    const std::size_t rows = std::min(group, a.rows - r0);
+    for (std::size_t i = 0; i < rows; ++i) sum_row(r0 + i, summed[i]);
+    for (std::size_t i = 0; i < rows; ++i) {
+      if (summed[i].open) FinishClassRow(a, r0 + i, summed[i], pending);
     }
-    const double count = es.max_count, rest = es.sum + es.sum_lo;
-    const double s = count + rest;
-    if (std::isnan(s)) {
-      a.row_loss[r] = kNaN;
-      FillRow(g, n, kNaN);
-      continue;
-    }
-    // loss = main ((m - z_t) + log S) + eps_c (W log S + gap), log S taken with the block's.
-    const double main = (1 - eps) * wt;
-    const std::size_t slot = pending.size++;
-    // One division per row, 1/S, then products: three divisions had cost 2% at K = 128 (1 thread,
-    // [32768, 128]: 0.339 -> 0.332 ns/element; [4096, 1000] unchanged).
-    const double inv_s = 1 / s;
-    pending.arg[slot] = count == 1 ? rest : rest / count;
-    pending.count[slot] = count;
-    pending.base[slot] = (main != 0 ? main * (static_cast<double>(m) - static_cast<double>(zt)) : 0.0) +
-                         (eps > 0 ? eps_c * gap : 0.0);
-    pending.coef[slot] = main + eps_c * a.weight_sum;
-    pending.out[slot] = &a.row_loss[r];
-    if (g == nullptr) continue;
-    // p_t - 1 = (e_t - S)/S: for a max entry e_t = 1 and S - 1 = (count - 1) + rest, kept apart;
-    // any other entry has p_t <= 1/2 (nothing cancels) and its e_t is where the pass stored it.
-    double pt, pt_minus_1;
-    if (zt == m) {
-      pt = inv_s;
-      pt_minus_1 = -((count - 1) + rest) * inv_s;
-    } else {
-      pt = static_cast<double>(g[t]) * inv_s;
-      pt_minus_1 = pt - 1;
-    }
-    // g_c = scale (main p_c + eps_c (W p_c - w_c)) = A e_c - B w_c; then g_t from p_t - 1.
-    const double scale = a.grad_scale;
-    const T coef_e = static_cast<T>(scale * (main + eps_c * a.weight_sum) * inv_s);
-    if (eps > 0) {
-      ScaleSubtract(g, a.weight, n, coef_e, static_cast<T>(scale * eps_c));
-    } else {
-      RowScale(g, g, n, coef_e);
-    }
-    g[t] = static_cast<T>(scale * (main * pt_minus_1 + eps_c * (a.weight_sum * pt - wt)));
   }
   FinishLogs(pending);
 }
@@ -300,8 +446,8 @@ internal::DistillSums DistillSumsKernel(const T* s, const T* t, std::size_t n, T
                 s_rest = hn::Add(s_rest, hn::IfThenZeroElse(s_max, es));
                 t_count = hn::Add(t_count, hn::IfThenElseZero(t_max, one));
                 t_rest = hn::Add(t_rest, hn::IfThenZeroElse(t_max, et));
-                cross = hn::Add(cross, hn::IfThenZeroElse(hn::Eq(et, zero),
-                                                         hn::Mul(et, hn::Sub(ds, dt))));
+                cross = hn::Add(cross,
+                                hn::IfThenZeroElse(hn::Eq(et, zero), hn::Mul(et, hn::Sub(ds, dt))));
               });
   auto sum = [&](hn::Vec<DD> v) HWY_ATTR { return hn::GetLane(hn::SumOfLanes(dd, v)); };
   internal::DistillSums out;
@@ -346,7 +492,8 @@ HWY_INLINE hn::Vec<DD> ExpExcess(hn::Vec<DD> v) {
   auto series = hn::Set(dd, inv_fact[12]);
   for (int j = 11; j >= 0; --j) series = hn::MulAdd(series, v, hn::Set(dd, inv_fact[j]));
   series = hn::Mul(hn::Mul(v, v), series);
-  const auto direct = hn::Sub(hn::Sub(ExpOfShifted</*kHasLo=*/false>(dd, v, v), hn::Set(dd, 1.0)), v);
+  const auto direct =
+      hn::Sub(hn::Sub(ExpOfShifted</*kHasLo=*/false>(dd, v, v), hn::Set(dd, 1.0)), v);
   return hn::IfThenElse(small, series, direct);
 }
 
@@ -374,20 +521,19 @@ internal::DistillExcess DistillExcessKernel(const T* s, const T* t, std::size_t 
   const auto vc = hn::Set(dd, c), zero = hn::Zero(dd);
   CompensatedLanes excess{zero, zero}, resid{zero, zero}, total{zero, zero};
   auto masked_student = zero;
-  ForEachPair(s, t, n, -std::numeric_limits<T>::infinity(),
-              [&](std::size_t, hn::Vec<DD> sv, hn::Vec<DD> tv, hn::Mask<DD> valid) HWY_ATTR {
-                const auto e = hn::IfThenElseZero(
-                    valid, ExpOfNegative<T>(hn::Mul(hn::Sub(vmt, tv), vinv)));
-                const auto keep = hn::Gt(e, zero);
-                const auto v = hn::Add(hn::Mul(hn::Sub(gap, hn::Sub(tv, sv)), vinv), vc);
-                // v = -inf: the student masks a class the teacher gives mass (infinite KL).
-                masked_student =
-                    hn::Or(masked_student, hn::VecFromMask(dd, hn::And(keep, hn::IsInf(v))));
-                const auto finite = hn::And(keep, hn::Not(hn::IsInf(v)));
-                excess.Add(hn::IfThenElseZero(finite, hn::Mul(e, ExpExcess(v))));
-                resid.Add(hn::IfThenElseZero(finite, hn::Mul(e, v)));
-                total.Add(e);
-              });
+  ForEachPair(
+      s, t, n, -std::numeric_limits<T>::infinity(),
+      [&](std::size_t, hn::Vec<DD> sv, hn::Vec<DD> tv, hn::Mask<DD> valid) HWY_ATTR {
+        const auto e = hn::IfThenElseZero(valid, ExpOfNegative<T>(hn::Mul(hn::Sub(vmt, tv), vinv)));
+        const auto keep = hn::Gt(e, zero);
+        const auto v = hn::Add(hn::Mul(hn::Sub(gap, hn::Sub(tv, sv)), vinv), vc);
+        // v = -inf: the student masks a class the teacher gives mass (infinite KL).
+        masked_student = hn::Or(masked_student, hn::VecFromMask(dd, hn::And(keep, hn::IsInf(v))));
+        const auto finite = hn::And(keep, hn::Not(hn::IsInf(v)));
+        excess.Add(hn::IfThenElseZero(finite, hn::Mul(e, ExpExcess(v))));
+        resid.Add(hn::IfThenElseZero(finite, hn::Mul(e, v)));
+        total.Add(e);
+      });
   internal::DistillExcess out;
   if (!hn::AllFalse(dd, hn::MaskFromVec(masked_student))) {
     out.excess = std::numeric_limits<double>::infinity();
@@ -400,8 +546,8 @@ internal::DistillExcess DistillExcessKernel(const T* s, const T* t, std::size_t 
 }
 
 // q_i = w_i ((1 - eps) P_i + eps/C) on f64 lanes, 0 outside `valid`.
-HWY_INLINE hn::Vec<DD> TargetWeight(hn::Vec<DD> pv, hn::Vec<DD> wv, hn::Mask<DD> valid,
-                                    double eps, double eps_c) {
+HWY_INLINE hn::Vec<DD> TargetWeight(hn::Vec<DD> pv, hn::Vec<DD> wv, hn::Mask<DD> valid, double eps,
+                                    double eps_c) {
   const DD dd;
   const auto q = hn::Mul(wv, hn::MulAdd(pv, hn::Set(dd, 1 - eps), hn::Set(dd, eps_c)));
   return hn::IfThenElseZero(valid, q);
@@ -412,7 +558,8 @@ HWY_INLINE hn::Vec<DD> WeightsAt(const T* w, std::size_t i, std::size_t n) {
   const DD dd;
   if (w == nullptr) return hn::Set(dd, 1.0);
   HWY_ALIGN double buf[hn::MaxLanes(DD())];
-  for (std::size_t j = 0; j < hn::Lanes(dd); ++j) buf[j] = i + j < n ? static_cast<double>(w[i + j]) : 0.0;
+  for (std::size_t j = 0; j < hn::Lanes(dd); ++j)
+    buf[j] = i + j < n ? static_cast<double>(w[i + j]) : 0.0;
   return hn::Load(dd, buf);
 }
 
@@ -423,18 +570,18 @@ internal::ProbsSums ProbsSumsKernel(const T* z, const T* p, const T* w, std::siz
   const double eps_c = eps / static_cast<double>(n);
   const auto vm = hn::Set(dd, static_cast<double>(m)), zero = hn::Zero(dd), one = hn::Set(dd, 1.0);
   auto count = zero, rest = zero, total = zero, gap = zero, bad = zero;
-  ForEachPair(z, p, n, T(0), [&](std::size_t i, hn::Vec<DD> zv, hn::Vec<DD> pv,
-                                  hn::Mask<DD> valid) HWY_ATTR {
-    bad = hn::Or(bad, hn::VecFromMask(dd, hn::Or(NanOrPosInf(zv), hn::IsNaN(pv))));
-    const auto d = hn::Sub(vm, zv);  // >= 0; +inf for a masked class
-    const auto e = hn::IfThenElseZero(valid, ExpOfNegative<T>(d));
-    const auto at_max = hn::And(valid, hn::Eq(d, zero));
-    count = hn::Add(count, hn::IfThenElseZero(at_max, one));
-    rest = hn::Add(rest, hn::IfThenZeroElse(at_max, e));
-    const auto q = TargetWeight(pv, WeightsAt(w, i, n), valid, eps, eps_c);
-    total = hn::Add(total, q);
-    gap = hn::Add(gap, hn::IfThenZeroElse(hn::Eq(q, zero), hn::Mul(q, d)));
-  });
+  ForEachPair(z, p, n, T(0),
+              [&](std::size_t i, hn::Vec<DD> zv, hn::Vec<DD> pv, hn::Mask<DD> valid) HWY_ATTR {
+                bad = hn::Or(bad, hn::VecFromMask(dd, hn::Or(NanOrPosInf(zv), hn::IsNaN(pv))));
+                const auto d = hn::Sub(vm, zv);  // >= 0; +inf for a masked class
+                const auto e = hn::IfThenElseZero(valid, ExpOfNegative<T>(d));
+                const auto at_max = hn::And(valid, hn::Eq(d, zero));
+                count = hn::Add(count, hn::IfThenElseZero(at_max, one));
+                rest = hn::Add(rest, hn::IfThenZeroElse(at_max, e));
+                const auto q = TargetWeight(pv, WeightsAt(w, i, n), valid, eps, eps_c);
+                total = hn::Add(total, q);
+                gap = hn::Add(gap, hn::IfThenZeroElse(hn::Eq(q, zero), hn::Mul(q, d)));
+              });
   auto sum = [&](hn::Vec<DD> v) HWY_ATTR { return hn::GetLane(hn::SumOfLanes(dd, v)); };
   internal::ProbsSums out;
   out.count = sum(count);
@@ -452,12 +599,12 @@ void ProbsGradKernel(const T* z, const T* p, const T* w, T* g, std::size_t n, T 
   const std::size_t N = hn::Lanes(dd);
   const double eps_c = eps / static_cast<double>(n);
   const auto vm = hn::Set(dd, static_cast<double>(m)), va = hn::Set(dd, a), vb = hn::Set(dd, b);
-  ForEachPair(z, p, n, T(0), [&](std::size_t i, hn::Vec<DD> zv, hn::Vec<DD> pv,
-                                  hn::Mask<DD> valid) HWY_ATTR {
-    const auto e = ExpOfNegative<T>(hn::Sub(vm, zv));
-    const auto q = TargetWeight(pv, WeightsAt(w, i, n), valid, eps, eps_c);
-    StoreLanes<T>(hn::Sub(hn::Mul(va, e), hn::Mul(vb, q)), g + i, std::min(N, n - i));
-  });
+  ForEachPair(z, p, n, T(0),
+              [&](std::size_t i, hn::Vec<DD> zv, hn::Vec<DD> pv, hn::Mask<DD> valid) HWY_ATTR {
+                const auto e = ExpOfNegative<T>(hn::Sub(vm, zv));
+                const auto q = TargetWeight(pv, WeightsAt(w, i, n), valid, eps, eps_c);
+                StoreLanes<T>(hn::Sub(hn::Mul(va, e), hn::Mul(vb, q)), g + i, std::min(N, n - i));
+              });
 }
 
 template <typename T>
@@ -467,7 +614,7 @@ T MaxKernel(const T* x, std::size_t n) {
 
 template <typename T>
 internal::LossKernels<T> MakeLossKernels() {
-  return {&ClassRowsKernel<T>,   &MaxKernel<T>,          &DistillSumsKernel<T>,
+  return {&ClassRowsKernel<T>,   &MaxKernel<T>,           &DistillSumsKernel<T>,
           &DistillGradKernel<T>, &DistillExcessKernel<T>, &ProbsSumsKernel<T>,
           &ProbsGradKernel<T>};
 }
