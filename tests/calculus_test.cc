@@ -112,7 +112,7 @@ class Calculus : public TargetTest {
     const double rel = kF64 ? 1e-13 : 1e-6;
     std::mt19937_64 rng(kF64 ? 21 : 20);
     std::normal_distribution<double> nd(0, 3);
-    // 20001: past the length whose output passes run back to front (kReverseFromBytes).
+    // 20001: rows longer than L1 holds beside the others.
     for (std::size_t k : {1, 2, 3, 7, 8, 9, 17, 64, 100, 1025, 3000, 20001}) {
       const std::size_t rows = 3;
       std::vector<T> z(rows * k), g(rows * k);
@@ -218,6 +218,36 @@ TEST_P(Calculus, BackwardSweepF32) { RunBackwardSweep<float>(); }
 TEST_P(Calculus, BackwardSweepF64) { RunBackwardSweep<double>(); }
 TEST_P(Calculus, PaddedRowsF32) { RunPaddedRows<float>(); }
 TEST_P(Calculus, PaddedRowsF64) { RunPaddedRows<double>(); }
+
+// y, g and dz together beyond the caches (over 32 MiB), where f32 dz goes out with streaming
+// stores: rows of odd length, so that each starts at another alignment, a dz one element past a
+// 64-byte boundary with a guard on each side, and in place over g.
+TEST_P(Calculus, LargeBackwardStreams) {
+  std::mt19937_64 rng(31);
+  const std::size_t rows = 161, k = 20003;  // 12.9 MB each
+  const std::vector<float> z = RandomNormal<float>(rng, rows * k, 0.0, 3.0);
+  const std::vector<float> g = RandomNormal<float>(rng, rows * k, 0.0, 1.0);
+  const std::int64_t shape[2] = {Size(rows), Size(k)};
+  std::vector<float> y(rows * k);
+  ASSERT_TRUE(smx::softmax(smx::TensorView<const float>(z.data(), shape),
+                           smx::TensorView<float>(y.data(), shape))
+                  .ok());
+  const std::vector<ld> want = SoftmaxBackwardRef(Widen(g), Widen(y), rows, k, 1);
+  constexpr float kGuard = -12345.0f;
+  std::vector<float> storage(rows * k + 2 + 64 / sizeof(float), kGuard);
+  float* dz = storage.data() + 1;
+  for (const bool in_place : {false, true}) {
+    if (in_place) std::copy(g.begin(), g.end(), dz);
+    const smx::TensorView<const float> gv(in_place ? dz : g.data(), shape), yv(y.data(), shape);
+    ASSERT_TRUE(smx::softmax_backward(gv, yv, smx::TensorView<float>(dz, shape)).ok());
+    EXPECT_EQ(storage[0], kGuard) << "wrote before dz";
+    EXPECT_EQ(dz[rows * k], kGuard) << "wrote past dz";
+    const std::vector<float> got(dz, dz + rows * k);
+    EXPECT_TRUE(MatchesRel(
+        std::string("softmax_backward, large") + (in_place ? ", in place " : " ") + tag(), got,
+        want, 1e-5, 1e-7));
+  }
+}
 
 // g_i = 1024 + d_i with tiny d_i: dz_i = y_i (d_i - sum_j d_j y_j) is a small difference of large
 // terms, which an uncompensated f64 dot product gets wrong in its 7th digit. The data are exact

@@ -8,8 +8,10 @@
 // twice the precision.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "calculus/calculus_kernels.cc"
+// clang-format off
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
+// clang-format on
 #include <cmath>
 #include <cstring>
 
@@ -107,22 +109,15 @@ HWY_INLINE internal::WideSum Dot(const T* a, const T* b, std::size_t n) {
   return result;
 }
 
-// The output passes of rows longer than this (bytes of one input) run last to first: the dot
-// pass has just read the row front to back, so its end is what is still in L2 (a row of 128256
-// floats, y and g, is 1 MiB: more than L2 holds beside the rest). softmax_backward on [16, 128256]
-// (1 thread, in-process copy of the same bytes = 1): 1.33 -> 1.22, medians of 6 runs.
-constexpr std::size_t kReverseFromBytes = 64 * 1024;
-
-// Calls f(i) for the whole vectors of a row of n, i = 0, N, ..., front to back or (reverse) back
-// to front; returns where the partial vector starts (n when there is none).
+// Calls f(i) for the whole vectors of a row of n, i = 0, N, ...; returns where the partial
+// vector starts (n when there is none). Front to back: the output pass once ran long rows back to
+// front, where the dot pass leaves L2 warm, but on [16, 128256] (1 thread, against the copy of
+// the same bytes, 4 runs each) that measured 1.52x the copy against 1.40x front to back; the
+// other shapes alike.
 template <class F>
-HWY_INLINE std::size_t ForEachWholeVector(std::size_t n, std::size_t N, bool reverse, const F& f) {
+HWY_INLINE std::size_t ForEachWholeVector(std::size_t n, std::size_t N, const F& f) {
   const std::size_t whole = n / N * N;
-  if (reverse) {
-    for (std::size_t i = whole; i > 0;) f(i -= N);
-  } else {
-    for (std::size_t i = 0; i < whole; i += N) f(i);
-  }
+  for (std::size_t i = 0; i < whole; i += N) f(i);
   return whole;
 }
 
@@ -130,37 +125,56 @@ HWY_INLINE std::size_t ForEachWholeVector(std::size_t n, std::size_t N, bool rev
 // g_i - s_hi is exact (Sterbenz) and only the last subtraction rounds, so dz keeps the digits
 // that s's rounding to f32 would have cost; elsewhere each step rounds once (dz within 3 ulp).
 // With DotF32, the whole backward measured 0.39 -> 0.25 ns/element at K = 128 (1 thread), 0.30 ->
-// 0.21 on [4096, 1000].
+// 0.21 on [4096, 1000]. stream: dz written with streaming stores where it is vector-aligned, so
+// that its lines are not first read from memory (BackwardRows::stream).
 HWY_INLINE void SoftmaxBackwardF32(const float* y, const float* g, float* dz, std::size_t n,
-                                   internal::WideSum s, double scale) {
+                                   internal::WideSum s, double scale, bool stream = false) {
   const hn::ScalableTag<float> d;
   const std::size_t N = hn::Lanes(d);
   const double total = s.hi + s.lo;
   const float hi = static_cast<float>(total);
   const float lo = static_cast<float>((s.hi - static_cast<double>(hi)) + s.lo);
-  const auto s_hi = hn::Set(d, hi), s_lo = hn::Set(d, lo), vscale = hn::Set(d, static_cast<float>(scale));
+  const auto s_hi = hn::Set(d, hi), s_lo = hn::Set(d, lo),
+             vscale = hn::Set(d, static_cast<float>(scale));
   const bool scaled = scale != 1;
   auto out = [&](hn::Vec<decltype(d)> vy, hn::Vec<decltype(d)> vg) HWY_ATTR {
     const auto r = hn::Mul(vy, hn::Sub(hn::Sub(vg, s_hi), s_lo));
     return scaled ? hn::Mul(r, vscale) : r;
   };
-  const std::size_t i =
-      ForEachWholeVector(n, N, n * sizeof(float) > kReverseFromBytes, [&](std::size_t j) HWY_ATTR {
-        hn::StoreU(out(hn::LoadU(d, y + j), hn::LoadU(d, g + j)), d, dz + j);
-      });
-  if (i < n) {
+  // Elements [i, i + count), count < N, through a buffer.
+  auto partial = [&](std::size_t i, std::size_t count) HWY_ATTR {
+    if (count == 0) return;
     HWY_ALIGN float by[hn::MaxLanes(decltype(d)())] = {}, bg[hn::MaxLanes(decltype(d)())] = {};
-    std::memcpy(by, y + i, (n - i) * sizeof(float));
-    std::memcpy(bg, g + i, (n - i) * sizeof(float));
+    std::memcpy(by, y + i, count * sizeof(float));
+    std::memcpy(bg, g + i, count * sizeof(float));
     hn::Store(out(hn::Load(d, by), hn::Load(d, bg)), d, by);
-    std::memcpy(dz + i, by, (n - i) * sizeof(float));
+    std::memcpy(dz + i, by, count * sizeof(float));
+  };
+  std::size_t i = 0;
+  if (stream) {
+    const std::uintptr_t bytes = N * sizeof(float);
+    const std::uintptr_t misalign = reinterpret_cast<std::uintptr_t>(dz) % bytes;
+    const std::size_t head =
+        misalign == 0 ? 0 : static_cast<std::size_t>((bytes - misalign) / sizeof(float));
+    if (misalign % sizeof(float) == 0 && head + N <= n) {
+      partial(0, head);
+      for (i = head; i + N <= n; i += N) {
+        hn::Stream(out(hn::LoadU(d, y + i), hn::LoadU(d, g + i)), d, dz + i);
+      }
+      return partial(i, n - i);
+    }
   }
+  i = ForEachWholeVector(n, N, [&](std::size_t j) HWY_ATTR {
+    hn::StoreU(out(hn::LoadU(d, y + j), hn::LoadU(d, g + j)), d, dz + j);
+  });
+  partial(i, n - i);
 }
 
+// stream: f32 dz written with streaming stores (f64 data ignores it).
 template <typename T>
 HWY_INLINE void SoftmaxBackward(const T* y, const T* g, T* dz, std::size_t n, internal::WideSum s,
-                                double scale) {
-  if constexpr (sizeof(T) == 4) return SoftmaxBackwardF32(y, g, dz, n, s, scale);
+                                double scale, bool stream = false) {
+  if constexpr (sizeof(T) == 4) return SoftmaxBackwardF32(y, g, dz, n, s, scale, stream);
   const DD dd;
   const std::size_t N = hn::Lanes(dd);
   const auto s_hi = hn::Set(dd, s.hi), s_lo = hn::Set(dd, s.lo), vscale = hn::Set(dd, scale);
@@ -170,8 +184,15 @@ HWY_INLINE void SoftmaxBackward(const T* y, const T* g, T* dz, std::size_t n, in
     const auto diff = hn::Sub(hn::Sub(vg, s_hi), s_lo);
     StoreNarrow(hn::Mul(hn::Mul(vy, diff), vscale), dz + i, left);
   };
-  const std::size_t i = ForEachWholeVector(n, N, n * sizeof(T) > kReverseFromBytes, output);
+  const std::size_t i = ForEachWholeVector(n, N, output);
   if (i < n) output(i);
+}
+
+// One row, for the kernel table (rows that are not evenly spaced).
+template <typename T>
+void SoftmaxBackwardRow(const T* y, const T* g, T* dz, std::size_t n, internal::WideSum s,
+                        double scale) {
+  SoftmaxBackward(y, g, dz, n, s, scale);
 }
 
 template <typename T>
@@ -190,7 +211,7 @@ HWY_INLINE void LogSoftmaxBackward(const T* out, const T* g, T* dz, std::size_t 
     const auto r = hn::NegMulAdd(y, s_lo, hn::NegMulAdd(y, s_hi, vg));
     StoreNarrow(hn::Mul(r, vscale), dz + i, left);
   };
-  const std::size_t i = ForEachWholeVector(n, N, n * sizeof(T) > kReverseFromBytes, output);
+  const std::size_t i = ForEachWholeVector(n, N, output);
   if (i < n) output(i);
 }
 
@@ -202,8 +223,9 @@ void SoftmaxBackwardRows(const internal::BackwardRows<T>& b, std::size_t begin, 
     const auto ri = static_cast<std::ptrdiff_t>(r);
     const T* y = b.y + ri * b.y_stride;
     const T* g = b.g + ri * b.g_stride;
-    SoftmaxBackward(y, g, b.dz + ri * b.dz_stride, b.n, Dot(g, y, b.n), scale);
+    SoftmaxBackward(y, g, b.dz + ri * b.dz_stride, b.n, Dot(g, y, b.n), scale, b.stream);
   }
+  if (b.stream) hwy::FlushStream();
 }
 
 template <typename T>
@@ -249,7 +271,7 @@ internal::EntropySums EntropySumsOf(const T* z, std::size_t n, T zmax, double in
 template <typename T>
 internal::CalculusKernels<T> MakeKernels() {
   return {&Dot<T>,
-          &SoftmaxBackward<T>,
+          &SoftmaxBackwardRow<T>,
           &LogSoftmaxBackward<T>,
           &SoftmaxBackwardRows<T>,
           &LogSoftmaxBackwardRows<T>,
