@@ -153,8 +153,16 @@ void WriteLoss(const TensorRef& loss, const LossPlan& plan, Reduction reduction,
     }
     return;
   }
-  CompensatedSum sum;
-  for (const double v : row_loss) sum.Add(v);
+  // Four sums over interleaved rows, then added in order: one sum's chain of dependent additions
+  // (about 4 cycles a row) was 4% of cross-entropy's time on [32768, 128] at 2 threads.
+  CompensatedSum lanes[4], sum;
+  const std::size_t n = row_loss.size();
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    for (std::size_t j = 0; j < 4; ++j) lanes[j].Add(row_loss[i + j]);
+  }
+  for (; i < n; ++i) lanes[i % 4].Add(row_loss[i]);
+  for (const CompensatedSum& lane : lanes) sum.Add(lane);
   double total = sum.Value();
   if (reduction == Reduction::kMean) {
     total = divisor == 0 ? std::numeric_limits<double>::quiet_NaN() : total / divisor;

@@ -33,6 +33,11 @@ class CompensatedSum {
     err_ += std::fabs(sum_) >= std::fabs(v) ? (sum_ - t) + v : (v - t) + sum_;
     sum_ = t;
   }
+  // Adds another sum with its error term (only its sum where that is not finite).
+  void Add(const CompensatedSum& other) {
+    Add(other.sum_);
+    if (std::isfinite(other.sum_)) err_ += other.err_;
+  }
   // A non-finite sum is returned as is (its error term would be NaN).
   double Value() const { return std::isfinite(sum_) ? sum_ + err_ : sum_; }
 
