@@ -573,6 +573,48 @@ TEST(CalculusThreads, SameBitsForAnyThreadCount) {
   EXPECT_TRUE(BitwiseEqual("log_softmax_backward 1 vs 2 threads", d1.data(), d2.data(), d1.size()));
 }
 
+// A single long row goes over the threads in chunks (the driver's split) with 2 threads and
+// through the rows kernel with 1: the same bits, and the reference's values. Lengths of 2 and 5
+// dot chunks (65536 elements), the last one partial.
+template <typename T>
+void CheckLongRowSplit() {
+  std::mt19937_64 rng(sizeof(T));
+  for (const std::size_t k : {std::size_t(65537), std::size_t(300001)}) {
+    const std::int64_t shape[2] = {1, Size(k)};
+    const std::vector<T> z = RandomNormal<T>(rng, k, 0.0, 3.0);
+    const std::vector<T> g = RandomNormal<T>(rng, k, 0.0, 1.0);
+    std::vector<T> y(k), out(k);
+    ASSERT_TRUE(
+        smx::softmax(smx::TensorView<const T>(z.data(), shape), smx::TensorView<T>(y.data(), shape))
+            .ok());
+    ASSERT_TRUE(smx::log_softmax(smx::TensorView<const T>(z.data(), shape),
+                                 smx::TensorView<T>(out.data(), shape))
+                    .ok());
+    const smx::TensorView<const T> gv(g.data(), shape), yv(y.data(), shape), ov(out.data(), shape);
+    for (const bool log : {false, true}) {
+      std::vector<T> dz[2] = {std::vector<T>(k), std::vector<T>(k)};
+      const int saved = smx::get_num_threads();
+      for (int threads = 1; threads <= 2; ++threads) {
+        smx::set_num_threads(threads);
+        const smx::TensorView<T> dv(dz[threads - 1].data(), shape);
+        ASSERT_TRUE(
+            (log ? smx::log_softmax_backward(gv, ov, dv) : smx::softmax_backward(gv, yv, dv)).ok());
+      }
+      smx::set_num_threads(saved);
+      const std::string label = std::string(log ? "log_softmax_backward " : "softmax_backward ") +
+                                Elem<T>::kName + " K=" + std::to_string(k);
+      EXPECT_TRUE(BitwiseEqual(label + ", 1 vs 2 threads", dz[0].data(), dz[1].data(), k));
+      const auto want = log ? LogSoftmaxBackwardRef(Widen(g), Widen(out), 1, k, 1)
+                            : SoftmaxBackwardRef(Widen(g), Widen(y), 1, k, 1);
+      const bool f64 = sizeof(T) == 8;
+      EXPECT_TRUE(MatchesRel(label, dz[1], want, f64 ? 1e-12 : 1e-5, f64 ? 1e-15 : 1e-7));
+    }
+  }
+}
+
+TEST(CalculusThreads, LongRowSplitOverThreadsF32) { CheckLongRowSplit<float>(); }
+TEST(CalculusThreads, LongRowSplitOverThreadsF64) { CheckLongRowSplit<double>(); }
+
 SMX_INSTANTIATE_TARGETS(Calculus);
 
 }  // namespace

@@ -13,8 +13,9 @@
 
 #include "calculus/kernels.h"
 #include "core/layout.h"
-#include "core/storage.h"
 #include "core/parallel.h"
+#include "core/storage.h"
+#include "hwy/cache_control.h"
 
 namespace smx {
 namespace {
@@ -37,13 +38,7 @@ const internal::CalculusKernels<C>& KernelsOf(const internal::CalculusKernelTabl
   }
 }
 
-// hi + lo += s, compensated.
-void Accumulate(WideSum& acc, WideSum s) {
-  const double t = acc.hi + s.hi;
-  const double bb = t - acc.hi;
-  acc.lo += (acc.hi - (t - bb)) + (s.hi - bb) + s.lo;
-  acc.hi = t;
-}
+using internal::Accumulate;
 
 enum class Backward { kSoftmax, kLogSoftmax };
 
@@ -71,15 +66,58 @@ void RunBackward(Backward kind, const S* g, const S* y, S* dz, const internal::R
                           y_rows.x_stride == 1;
   const std::int64_t work = g_rows.num_rows * length;
   const int threads = internal::ThreadsFor(3 * work, g_rows.num_rows);
+  // y, g and dz together beyond the last-level cache (32 MiB on the Zen 5 this was measured on),
+  // as softmax's stream_output_: f32 dz goes out with streaming stores.
+  const bool stream = 3 * work * static_cast<std::int64_t>(sizeof(S)) >= (std::int64_t{32} << 20);
+  if constexpr (kNative) {
+    // Fewer rows than the threads a row's chunks could keep busy: each row's kDotChunk chunks go
+    // over the threads, their partial dot products added in chunk order, as one thread adds them
+    // (a single row of 16777216 at 2 threads ran on one).
+    const auto chunk = static_cast<std::int64_t>(internal::kDotChunk);
+    const std::int64_t chunks = (length + chunk - 1) / chunk;
+    const int row_threads = internal::ThreadsFor(3 * length, chunks);
+    if (contiguous && chunks >= 2 && g_rows.num_rows < row_threads) {
+      std::vector<WideSum> partial(static_cast<std::size_t>(chunks));
+      for (std::int64_t r = 0; r < g_rows.num_rows; ++r) {
+        std::int64_t go = 0, dzo = 0, yo = 0, unused = 0;
+        g_rows.Offsets(r, go, dzo);
+        y_rows.Offsets(r, yo, unused);
+        auto length_of = [&](std::int64_t c) {
+          return static_cast<std::size_t>(std::min(chunk, length - c * chunk));
+        };
+        internal::ParallelFor(chunks, row_threads, [&](std::int64_t begin, std::int64_t end) {
+          for (std::int64_t c = begin; c < end; ++c) {
+            const S* gc = g + go + c * chunk;
+            partial[static_cast<std::size_t>(c)] =
+                k.dot(gc, kind == Backward::kSoftmax ? y + yo + c * chunk : nullptr, length_of(c));
+          }
+        });
+        WideSum s;
+        for (const WideSum& p : partial) Accumulate(s, p);
+        internal::ParallelFor(chunks, row_threads, [&](std::int64_t begin, std::int64_t end) {
+          for (std::int64_t c = begin; c < end; ++c) {
+            const std::int64_t at = c * chunk;
+            if (kind == Backward::kSoftmax) {
+              k.softmax_backward(y + yo + at, g + go + at, dz + dzo + at, length_of(c), s, scale,
+                                 stream);
+            } else {
+              k.log_softmax_backward(y + yo + at, g + go + at, dz + dzo + at, length_of(c), s,
+                                     scale);
+            }
+          }
+          if (stream) hwy::FlushStream();
+        });
+      }
+      return;
+    }
+  }
   std::int64_t g_row_stride = 0, y_row_stride = 0, dz_row_stride = 0, unused_stride = 0;
   if (contiguous && g_rows.EvenlySpaced(g_row_stride, dz_row_stride) &&
       y_rows.EvenlySpaced(y_row_stride, unused_stride)) {
     if constexpr (kNative) {
       internal::BackwardRows<C> block{
           y, g, dz, y_row_stride, g_row_stride, dz_row_stride, static_cast<std::size_t>(length)};
-      // y, g and dz together beyond the last-level cache (32 MiB on the Zen 5 this was measured
-      // on), as softmax's stream_output_.
-      block.stream = 3 * work * static_cast<std::int64_t>(sizeof(S)) >= (std::int64_t{32} << 20);
+      block.stream = stream;
       const auto run =
           kind == Backward::kSoftmax ? k.softmax_backward_rows : k.log_softmax_backward_rows;
       internal::ParallelFor(g_rows.num_rows, threads, [&](std::int64_t begin, std::int64_t end) {
@@ -100,7 +138,7 @@ void RunBackward(Backward kind, const S* g, const S* y, S* dz, const internal::R
           S* dzr = dz + dzo;
           auto output = [&](const C* yv, const C* gv, C* out, std::size_t n, WideSum s) {
             if (kind == Backward::kSoftmax) {
-              k.softmax_backward(yv, gv, out, n, s, scale);
+              k.softmax_backward(yv, gv, out, n, s, scale, false);
             } else {
               k.log_softmax_backward(yv, gv, out, n, s, scale);
             }

@@ -12,6 +12,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 // clang-format on
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -83,7 +84,7 @@ HWY_INLINE internal::WideSum DotF32(const float* a, const float* b, std::size_t 
 }
 
 template <typename T>
-HWY_INLINE internal::WideSum Dot(const T* a, const T* b, std::size_t n) {
+HWY_INLINE internal::WideSum DotOfChunk(const T* a, const T* b, std::size_t n) {
   if constexpr (sizeof(T) == 4) return DotF32(a, b, n);
   const DD dd;
   const std::size_t N = hn::Lanes(dd);
@@ -107,6 +108,18 @@ HWY_INLINE internal::WideSum Dot(const T* a, const T* b, std::size_t n) {
   internal::WideSum result;
   SumLanesInOrder(sum, err, result.hi, result.lo);
   return result;
+}
+
+// The reduction of a row: its kDotChunk chunks' sums added in order (see kDotChunk).
+template <typename T>
+HWY_INLINE internal::WideSum Dot(const T* a, const T* b, std::size_t n) {
+  if (n <= internal::kDotChunk) return DotOfChunk(a, b, n);
+  internal::WideSum sum;
+  for (std::size_t i = 0; i < n; i += internal::kDotChunk) {
+    const std::size_t count = std::min(internal::kDotChunk, n - i);
+    internal::Accumulate(sum, DotOfChunk(a + i, b != nullptr ? b + i : nullptr, count));
+  }
+  return sum;
 }
 
 // Calls f(i) for the whole vectors of a row of n, i = 0, N, ...; returns where the partial
@@ -188,11 +201,11 @@ HWY_INLINE void SoftmaxBackward(const T* y, const T* g, T* dz, std::size_t n, in
   if (i < n) output(i);
 }
 
-// One row, for the kernel table (rows that are not evenly spaced).
+// One row, for the kernel table (rows that are not evenly spaced, chunks of long rows).
 template <typename T>
 void SoftmaxBackwardRow(const T* y, const T* g, T* dz, std::size_t n, internal::WideSum s,
-                        double scale) {
-  SoftmaxBackward(y, g, dz, n, s, scale);
+                        double scale, bool stream) {
+  SoftmaxBackward(y, g, dz, n, s, scale, stream);
 }
 
 template <typename T>

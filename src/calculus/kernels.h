@@ -13,6 +13,19 @@ struct WideSum {
   double lo = 0;
 };
 
+// hi + lo += s, compensated.
+inline void Accumulate(WideSum& acc, WideSum s) {
+  const double t = acc.hi + s.hi;
+  const double bb = t - acc.hi;
+  acc.lo += (acc.hi - (t - bb)) + (s.hi - bb) + s.lo;
+  acc.hi = t;
+}
+
+// A row's reductions (dot) run over fixed chunks of this many elements, added in order with
+// Accumulate, so that the driver may split a long row's chunks over threads and still get the
+// bits of one thread.
+inline constexpr std::size_t kDotChunk = std::size_t{1} << 16;
+
 // The sums of a row's entropy: with d_i = (zmax - z_i)/T >= 0 (zmax the row's finite max), the
 // entries at the max (d_i = 0), rest = sum over the others of exp(-d_i), and weighted =
 // sum_i exp(-d_i) d_i (0 log 0 = 0: -inf entries add nothing). NaN in the row makes them NaN.
@@ -40,10 +53,12 @@ struct BackwardRows {
 template <typename T>
 struct CalculusKernels {
   // sum_i a_i b_i (b null: sum_i a_i), f32 data in f64 lanes, f64 data compensated (TwoProduct
-  // and TwoSum).
+  // and TwoSum); over kDotChunk chunks where n is longer.
   WideSum (*dot)(const T* a, const T* b, std::size_t n);
-  // dz_i = y_i (g_i - s) scale: softmax's backward (and its JVP), s = <g, y>.
-  void (*softmax_backward)(const T* y, const T* g, T* dz, std::size_t n, WideSum s, double scale);
+  // dz_i = y_i (g_i - s) scale: softmax's backward (and its JVP), s = <g, y>; stream as in
+  // BackwardRows (the caller then ends with hwy::FlushStream()).
+  void (*softmax_backward)(const T* y, const T* g, T* dz, std::size_t n, WideSum s, double scale,
+                           bool stream);
   // dz_i = (g_i - exp(out_i) S) scale: log_softmax's backward, S = sum_i g_i.
   void (*log_softmax_backward)(const T* out, const T* g, T* dz, std::size_t n, WideSum sum_g,
                                double scale);
