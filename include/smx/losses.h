@@ -17,11 +17,12 @@
 //                                      logits_view, {.label_smoothing = 0.1});
 //
 // The row is the 1-d slice along `axis` (the classes, C of them); every other index names one
-// sample, in row-major order, so logits [N, C] with axis -1 (or 1) is PyTorch's [N, C], and [N, C, d]
-// with axis 1 its K-dimensional case (the targets then have the shape [N, d]). Accuracy: within
+// sample, in row-major order, so logits [N, C] with axis -1 (or 1) is PyTorch's [N, C], and [N, C,
+// d] with axis 1 its K-dimensional case (the targets then have the shape [N, d]). Accuracy: within
 // 1e-5 (f32) and 1e-12 (f64) relative of the exact loss and gradient of the given inputs, as the
 // golden cases of shared/golden/public.jsonl check (f16 and bf16 compute in f32's way). Threads:
-// see runtime.h; the results do not depend on the thread count.
+// see runtime.h; fewer rows than threads, each longer than 64 KiB, are each split over the
+// threads in chunks; the results do not depend on the thread count.
 #ifndef SMX_LOSSES_H_
 #define SMX_LOSSES_H_
 

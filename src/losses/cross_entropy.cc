@@ -95,6 +95,47 @@ void RunClassRows(const S* logits, S* grad, const LossPlan& plan, const std::int
   const bool even = rows.EvenlySpaced(x_row_stride, g_row_stride);
   const bool direct = kNative && rows.x_stride == 1 && (grad == nullptr || rows.y_stride == 1);
   const std::int64_t work = rows.num_rows * n * (grad != nullptr ? 2 : 1);
+  // A block's chunks of long rows run where the block runs.
+  auto inline_chunks = [](std::size_t count,
+                          internal::FunctionRef<void(std::size_t, std::size_t)> body) {
+    body(0, count);
+  };
+  if constexpr (kNative) {
+    // Fewer rows than the threads their chunks could keep busy: one call over all rows, each
+    // row's chunks over the threads (a single row of 16777216 at 2 threads ran on one).
+    const auto chunk = static_cast<std::int64_t>(internal::LossChunkLength<C>(n));
+    const std::int64_t chunks = (n + chunk - 1) / chunk;
+    const int row_threads = internal::ThreadsFor(work, rows.num_rows * chunks);
+    if (direct && even && chunks >= 2 && rows.num_rows < row_threads) {
+      std::int64_t xo = 0, go = 0;
+      rows.Offsets(0, xo, go);
+      ClassRows<C> a = base;
+      a.logits = reinterpret_cast<const C*>(logits) + xo;
+      a.logits_stride = x_row_stride;
+      a.grad = grad != nullptr ? reinterpret_cast<C*>(grad) + go : nullptr;
+      a.grad_stride = g_row_stride;
+      a.rows = static_cast<std::size_t>(rows.num_rows);
+      a.target = target;
+      a.row_loss = row_loss.data();
+      k.class_rows(
+          a,
+          [&](std::size_t i) {
+            FinishMaskedRow(a, a.logits + static_cast<std::ptrdiff_t>(i) * a.logits_stride,
+                            a.grad != nullptr
+                                ? a.grad + static_cast<std::ptrdiff_t>(i) * a.grad_stride
+                                : nullptr,
+                            a.target[i], a.row_loss[i]);
+          },
+          [&](std::size_t count, internal::FunctionRef<void(std::size_t, std::size_t)> body) {
+            internal::ParallelFor(static_cast<std::int64_t>(count), row_threads,
+                                  [&](std::int64_t begin, std::int64_t end) {
+                                    body(static_cast<std::size_t>(begin),
+                                         static_cast<std::size_t>(end));
+                                  });
+          });
+      return;
+    }
+  }
   internal::ParallelFor(
       rows.num_rows, internal::ThreadsFor(work, rows.num_rows),
       [&](std::int64_t begin, std::int64_t end) {
@@ -110,11 +151,14 @@ void RunClassRows(const S* logits, S* grad, const LossPlan& plan, const std::int
           a.rows = static_cast<std::size_t>(count);
           a.target = target + first;
           a.row_loss = row_loss.data() + first;
-          k.class_rows(a, [&](std::size_t i) {
-            FinishMaskedRow(a, x + static_cast<std::ptrdiff_t>(i) * xs,
-                            g != nullptr ? g + static_cast<std::ptrdiff_t>(i) * gs : nullptr,
-                            a.target[i], a.row_loss[i]);
-          });
+          k.class_rows(
+              a,
+              [&](std::size_t i) {
+                FinishMaskedRow(a, x + static_cast<std::ptrdiff_t>(i) * xs,
+                                g != nullptr ? g + static_cast<std::ptrdiff_t>(i) * gs : nullptr,
+                                a.target[i], a.row_loss[i]);
+              },
+              inline_chunks);
         };
         if constexpr (kNative) {
           if (direct) {

@@ -53,12 +53,30 @@ struct ProbsSums {
   bool nan_or_inf = false;
 };
 
+// Rows longer than one chunk go through their passes chunk by chunk, each chunk's sums kept apart
+// and added in chunk order, so that the chunks may run on several threads with the bits of one:
+// chunks of 64 KiB, longer where a row would have more than kMaxLossChunks (their sums live on
+// the stack).
+inline constexpr std::size_t kMaxLossChunks = 256;
+template <typename T>
+constexpr std::size_t LossChunkLength(std::size_t n) {
+  const std::size_t base = 65536 / sizeof(T);
+  const std::size_t needed = (n + kMaxLossChunks - 1) / kMaxLossChunks;
+  return base > needed ? base : (needed + 63) / 64 * 64;
+}
+
+// Runs body(begin, end) over a partition of [0, count) (chunks of a row), on the threads the
+// driver gives a call of few long rows, or inline.
+using ChunkLoop = FunctionRef<void(std::size_t count, FunctionRef<void(std::size_t, std::size_t)>)>;
+
 template <typename T>
 struct LossKernels {
   // Cross-entropy over a block of rows: row_loss and the gradient rows. A row whose max is -inf
   // (fully masked, or a NaN the max did not see) is left untouched, for special(r) to finish from
-  // its logits; rows with +inf or NaN are finished here (NaN loss and gradient).
-  void (*class_rows)(const ClassRows<T>& rows, FunctionRef<void(std::size_t)> special);
+  // its logits; rows with +inf or NaN are finished here (NaN loss and gradient). The chunks of
+  // rows longer than LossChunkLength go through `chunks`.
+  void (*class_rows)(const ClassRows<T>& rows, FunctionRef<void(std::size_t)> special,
+                     ChunkLoop chunks);
   // The max of x (n >= 1; NaN handling unspecified: the sums report NaN).
   T (*max)(const T* x, std::size_t n);
   // The distillation's sums, and its gradient row g_i = cs exp(-ds_i) - ct exp(-dt_i) (g may be
