@@ -220,32 +220,41 @@ TEST_P(Calculus, PaddedRowsF32) { RunPaddedRows<float>(); }
 TEST_P(Calculus, PaddedRowsF64) { RunPaddedRows<double>(); }
 
 // y, g and dz together beyond the caches (over 32 MiB), where f32 dz goes out with streaming
-// stores: rows of odd length, so that each starts at another alignment, a dz one element past a
-// 64-byte boundary with a guard on each side, and in place over g.
+// stores: long rows of odd length (each starting at another alignment) with dz one element past a
+// 64-byte line; rows of 1000 (4 KiB, streamed with their shared end lines written apart) four
+// elements past a line; rows of 128 on whole lines. A guard element on each side, and in place
+// over g.
 TEST_P(Calculus, LargeBackwardStreams) {
-  std::mt19937_64 rng(31);
-  const std::size_t rows = 161, k = 20003;  // 12.9 MB each
-  const std::vector<float> z = RandomNormal<float>(rng, rows * k, 0.0, 3.0);
-  const std::vector<float> g = RandomNormal<float>(rng, rows * k, 0.0, 1.0);
-  const std::int64_t shape[2] = {Size(rows), Size(k)};
-  std::vector<float> y(rows * k);
-  ASSERT_TRUE(smx::softmax(smx::TensorView<const float>(z.data(), shape),
-                           smx::TensorView<float>(y.data(), shape))
-                  .ok());
-  const std::vector<ld> want = SoftmaxBackwardRef(Widen(g), Widen(y), rows, k, 1);
-  constexpr float kGuard = -12345.0f;
-  std::vector<float> storage(rows * k + 2 + 64 / sizeof(float), kGuard);
-  float* dz = storage.data() + 1;
-  for (const bool in_place : {false, true}) {
-    if (in_place) std::copy(g.begin(), g.end(), dz);
-    const smx::TensorView<const float> gv(in_place ? dz : g.data(), shape), yv(y.data(), shape);
-    ASSERT_TRUE(smx::softmax_backward(gv, yv, smx::TensorView<float>(dz, shape)).ok());
-    EXPECT_EQ(storage[0], kGuard) << "wrote before dz";
-    EXPECT_EQ(dz[rows * k], kGuard) << "wrote past dz";
-    const std::vector<float> got(dz, dz + rows * k);
-    EXPECT_TRUE(MatchesRel(
-        std::string("softmax_backward, large") + (in_place ? ", in place " : " ") + tag(), got,
-        want, 1e-5, 1e-7));
+  struct Case {
+    std::size_t rows, k, offset;  // offset: dz's elements past a 64-byte line
+  };
+  for (const Case c : {Case{161, 20003, 1}, Case{2800, 1000, 4}, Case{21846, 128, 0}}) {
+    std::mt19937_64 rng(31);
+    const std::size_t rows = c.rows, k = c.k;
+    const std::vector<float> z = RandomNormal<float>(rng, rows * k, 0.0, 3.0);
+    const std::vector<float> g = RandomNormal<float>(rng, rows * k, 0.0, 1.0);
+    const std::int64_t shape[2] = {Size(rows), Size(k)};
+    std::vector<float> y(rows * k);
+    ASSERT_TRUE(smx::softmax(smx::TensorView<const float>(z.data(), shape),
+                             smx::TensorView<float>(y.data(), shape))
+                    .ok());
+    const std::vector<ld> want = SoftmaxBackwardRef(Widen(g), Widen(y), rows, k, 1);
+    constexpr float kGuard = -12345.0f;
+    std::vector<float> storage(rows * k + 2 + 2 * 64 / sizeof(float), kGuard);
+    // dz at `offset` past the first line boundary that leaves room for the guard before it.
+    const auto base = reinterpret_cast<std::uintptr_t>(storage.data() + 1);
+    float* dz = reinterpret_cast<float*>((base + 63) / 64 * 64) + c.offset;
+    float* const before = dz - 1;
+    const std::string label = "softmax_backward K=" + std::to_string(k) + " " + tag();
+    for (const bool in_place : {false, true}) {
+      if (in_place) std::copy(g.begin(), g.end(), dz);
+      const smx::TensorView<const float> gv(in_place ? dz : g.data(), shape), yv(y.data(), shape);
+      ASSERT_TRUE(smx::softmax_backward(gv, yv, smx::TensorView<float>(dz, shape)).ok());
+      EXPECT_EQ(*before, kGuard) << label << ": wrote before dz";
+      EXPECT_EQ(dz[rows * k], kGuard) << label << ": wrote past dz";
+      const std::vector<float> got(dz, dz + rows * k);
+      EXPECT_TRUE(MatchesRel(label + (in_place ? ", in place" : ""), got, want, 1e-5, 1e-7));
+    }
   }
 }
 

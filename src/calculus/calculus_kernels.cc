@@ -232,13 +232,28 @@ HWY_INLINE void LogSoftmaxBackward(const T* out, const T* g, T* dz, std::size_t 
 template <typename T>
 void SoftmaxBackwardRows(const internal::BackwardRows<T>& b, std::size_t begin, std::size_t end,
                          double scale) {
+  // Streamed, a row whose ends are not on 64-byte lines shares its first and last lines with its
+  // neighbours, written by ordinary stores: each a read of that line from memory. Those lines
+  // are prefetched for write 16 KiB of rows ahead (K = 128, dz 16 bytes past a line, 1 thread:
+  // 0.89 -> 0.35 ns/element), and rows under 2 KiB stream only where every row starts on a line
+  // (there 0.24-0.30 unstreamed against 0.32-0.35; [4096, 1000] 0.35-0.50 -> 0.23-0.26).
+  const std::size_t row_bytes = b.n * sizeof(T);
+  const bool lines_whole = reinterpret_cast<std::uintptr_t>(b.dz) % 64 == 0 &&
+                           (static_cast<std::size_t>(b.dz_stride) * sizeof(T)) % 64 == 0;
+  const bool stream = b.stream && (lines_whole || row_bytes >= 2048);
+  const std::size_t ahead = std::max<std::size_t>(1, 16384 / row_bytes);
   for (std::size_t r = begin; r < end; ++r) {
     const auto ri = static_cast<std::ptrdiff_t>(r);
     const T* y = b.y + ri * b.y_stride;
     const T* g = b.g + ri * b.g_stride;
-    SoftmaxBackward(y, g, b.dz + ri * b.dz_stride, b.n, Dot(g, y, b.n), scale, b.stream);
+    if (stream && !lines_whole && r + ahead < end) {
+      const T* far = b.dz + static_cast<std::ptrdiff_t>(r + ahead) * b.dz_stride;
+      PrefetchToL2ForWrite(far);
+      PrefetchToL2ForWrite(far + b.n - 1);
+    }
+    SoftmaxBackward(y, g, b.dz + ri * b.dz_stride, b.n, Dot(g, y, b.n), scale, stream);
   }
-  if (b.stream) hwy::FlushStream();
+  if (stream) hwy::FlushStream();
 }
 
 template <typename T>
