@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "core/widen-inl.h"
 #include "losses/kernels.h"
@@ -176,15 +177,14 @@ double SumBelow(const T* e, std::size_t n, T e_max) {
   return sum + sum_lo;
 }
 
-// A row summed with shift 0 (s0 = sum_c exp(z_c), the exponentials in e if not null) as RowSums.
-// Taken whole unless the target is a max entry holding most of the mass: S - 1 = s0 e^-m - 1
-// would then cancel (a loss of 1e-7 is all in it), so that row's sum is split again, from the
-// stored exponentials, or (no gradient) from x with the shift m. zt: the target's logit, read
-// before e (possibly x itself) was written.
+// A row summed with shift 0 (s0 = sum_c exp(z_c), the exponentials in e if not null) whose target
+// is a max entry, as RowSums: taken whole unless the target holds most of the mass; S - 1 =
+// s0 e^-m - 1 would then cancel (a loss of 1e-7 is all in it), so that row's sum is split again,
+// from the stored exponentials, or (no gradient) from x with the shift m.
 template <class D, typename T = hn::TFromD<D>>
-RowSums SplitSums(D d, const T* x, const T* e, std::size_t n, T m, T zt, std::size_t t, double s0) {
+RowSums SplitAtTargetMax(D d, const T* x, const T* e, std::size_t n, T m, std::size_t t,
+                         double s0) {
   const RowSums whole{1, s0 - 1, static_cast<double>(m), false};
-  if (zt != m) return whole;  // p_t <= 1/2: nothing cancels
   const double e_max = e != nullptr ? static_cast<double>(e[t]) : std::exp(static_cast<double>(m));
   if (s0 >= 1.5 * e_max) return whole;  // p_t <= 2/3
   // Here the target is the only entry at the max: a second one would make s0 >= 2 e_max.
@@ -193,6 +193,16 @@ RowSums SplitSums(D d, const T* x, const T* e, std::size_t n, T m, T zt, std::si
       ExpPass<false>(d, x, static_cast<T*>(nullptr), n, m, internal::Lookahead<T>{},
                      static_cast<internal::NextMax<T>*>(nullptr));
   return {es.max_count, es.sum + es.sum_lo, 0, true};
+}
+
+// A row summed with shift 0 as RowSums (see SplitAtTargetMax). zt: the target's logit, read
+// before e (possibly x itself) was written. Inlined, the rare split out of line: called whole for
+// every row it cost [32768, 128] 2%.
+template <class D, typename T = hn::TFromD<D>>
+HWY_INLINE RowSums SplitSums(D d, const T* x, const T* e, std::size_t n, T m, T zt, std::size_t t,
+                             double s0) {
+  if (zt != m) return {1, s0 - 1, static_cast<double>(m), false};  // p_t <= 1/2: no cancelling
+  return SplitAtTargetMax(d, x, e, n, m, t, s0);
 }
 
 // ---- Rows longer than one chunk (LossChunkLength): their chunks through the driver's loop ----
@@ -281,7 +291,7 @@ internal::ExpSum LongRowOwnMaxPass(const T* x, T* g, std::size_t n, std::size_t 
 
 // g_c = a e_c - b w_c (b = 0 without label smoothing: g_c = a e_c), over the chunks of a long
 // row or at once.
-template <typename T>
+template <bool kLong, typename T>
 HWY_INLINE void ScaleGradient(T* g, const T* w, std::size_t n, T a, T b, bool smoothing,
                               std::size_t chunk, internal::ChunkLoop chunks) {
   auto scale = [&](std::size_t at, std::size_t len) HWY_ATTR {
@@ -291,7 +301,7 @@ HWY_INLINE void ScaleGradient(T* g, const T* w, std::size_t n, T a, T b, bool sm
       RowScale(g + at, g + at, len, a);
     }
   };
-  if (n <= chunk) return scale(0, n);
+  if constexpr (!kLong) return scale(0, n);
   chunks((n + chunk - 1) / chunk, [&](std::size_t begin, std::size_t end) HWY_ATTR {
     for (std::size_t c = begin; c < end; ++c) scale(c * chunk, std::min(chunk, n - c * chunk));
   });
@@ -313,7 +323,7 @@ struct SummedRow {
 
 // The loss of a summed row (into `pending`) and its gradient row from the exponentials its pass
 // stored there: g_c = A e_c - B w_c, then g_t from p_t - 1.
-template <typename T>
+template <bool kLong, typename T>
 HWY_INLINE void FinishClassRow(const internal::ClassRows<T>& a, std::size_t r,
                                const SummedRow<T>& row, PendingLogs& pending, std::size_t chunk,
                                internal::ChunkLoop chunks) {
@@ -378,19 +388,20 @@ HWY_INLINE void FinishClassRow(const internal::ClassRows<T>& a, std::size_t r,
   }
   // g_c = scale (main p_c + eps_c (W p_c - w_c)) = A e_c - B w_c; then g_t from p_t - 1.
   const double scale = a.grad_scale;
-  ScaleGradient(g, a.weight, n, static_cast<T>(scale * coef * inv_s), static_cast<T>(scale * eps_c),
-                eps > 0, chunk, chunks);
+  ScaleGradient<kLong>(g, a.weight, n, static_cast<T>(scale * coef * inv_s),
+                       static_cast<T>(scale * eps_c), eps > 0, chunk, chunks);
   g[t] = static_cast<T>(scale * (main * pt_minus_1 + eps_c * (a.weight_sum * pt - wt)));
 }
 
-template <typename T>
-void ClassRowsKernel(const internal::ClassRows<T>& a,
-                     internal::FunctionRef<void(std::size_t)> special, internal::ChunkLoop chunks) {
+// Short and long rows (kLong: more than one chunk) through their own instances: the long rows'
+// branches in the short rows' loop cost [32768, 128] 6-10% (1 thread).
+template <bool kLong, typename T>
+void ClassRowsOf(const internal::ClassRows<T>& a, internal::FunctionRef<void(std::size_t)> special,
+                 internal::ChunkLoop chunks) {
   constexpr T kNaN = std::numeric_limits<T>::quiet_NaN();
   const hn::ScalableTag<T> d;
   const std::size_t n = a.classes;
   const std::size_t chunk = internal::LossChunkLength<T>(n);
-  const bool long_rows = n > chunk;
   PendingLogs pending;
   // The next row's max, taken inside this row's exp pass (NextMax): the exp loop is bound by the
   // FMA pipes and the max's loads and compares fill the others, where a max pass of its own cost
@@ -401,9 +412,9 @@ void ClassRowsKernel(const internal::ClassRows<T>& a,
   const std::size_t prefetch_rows =
       std::max<std::size_t>(2, (16384 + n * sizeof(T) - 1) / (n * sizeof(T)));
   bool have_max = false;
-  // Row r's exponential pass (into its gradient row), or the whole row where it needs no more.
-  // Inlined (as is FinishClassRow): called, each pass re-broadcast its constants and the pair
-  // measured slower than single rows.
+  // Row r's exponential pass (into its gradient row), or the whole row where it needs no
+  // more. Inlined (as is FinishClassRow): called, each pass re-broadcast its constants and
+  // the pair measured slower than single rows.
   auto sum_row = [&](std::size_t r, SummedRow<T> & row) HWY_ATTR __attribute__((always_inline)) {
     row.open = false;
     const T* x = a.logits + static_cast<std::ptrdiff_t>(r) * a.logits_stride;
@@ -424,12 +435,14 @@ void ClassRowsKernel(const internal::ClassRows<T>& a,
     T m;
     if (known) {
       m = next.max;
-    } else if (long_rows && static_cast<const T*>(g) != x) {
+    } else if (kLong && static_cast<const T*>(g) != x) {
       own = LongRowOwnMaxPass(x, g, n, chunk, chunks);
       m = static_cast<T>(own.max);
       own_sums = ZeroShiftFits(m);
+    } else if constexpr (kLong) {
+      m = LongRowMax(x, n, chunk, chunks);
     } else {
-      m = long_rows ? LongRowMax(x, n, chunk, chunks) : RowMax(x, n);
+      m = RowMax(x, n);
     }
     if (m == -std::numeric_limits<T>::infinity()) {
       special(r);  // fully masked, or a NaN that the max did not see: the driver reads the row
@@ -444,9 +457,10 @@ void ClassRowsKernel(const internal::ClassRows<T>& a,
     row.m = m;
     row.zt = x[t];  // read before the gradient (possibly the logits themselves) is written
     if (a.smoothing > 0) row.gap = GapSum(x, a.weight, n, m);
-    // Prefetched: a row at least two ahead (the next one's max is read during this row's pass, so
-    // it must already be on its way: a prefetch of the next row itself left those loads waiting on
-    // memory, 40% of the time on [4096, 1000]), and the gradient row as far ahead, for write.
+    // Prefetched: a row at least two ahead (the next one's max is read during this row's
+    // pass, so it must already be on its way: a prefetch of the next row itself left those
+    // loads waiting on memory, 40% of the time on [4096, 1000]), and the gradient row as far
+    // ahead, for write.
     internal::Lookahead<T> ahead;
     if (r + 1 < a.rows) {
       const std::size_t far = std::min(prefetch_rows, a.rows - 1 - r);
@@ -466,20 +480,23 @@ void ClassRowsKernel(const internal::ClassRows<T>& a,
       return;
     }
     internal::NextMax<T>* next_max = fuse ? &next : nullptr;
-    const internal::ExpSum es =
-        long_rows ? (row.zero_shift ? LongRowExpPass<true>(x, g, n, m, chunk, next_max, chunks)
-                                    : LongRowExpPass<false>(x, g, n, m, chunk, next_max, chunks))
-        : row.zero_shift ? ExpPass<true>(d, x, g, n, m, ahead, next_max)
-                         : ExpPass<false>(d, x, g, n, m, ahead, next_max);
+    internal::ExpSum es;
+    if constexpr (kLong) {
+      es = row.zero_shift ? LongRowExpPass<true>(x, g, n, m, chunk, next_max, chunks)
+                          : LongRowExpPass<false>(x, g, n, m, chunk, next_max, chunks);
+    } else {
+      es = row.zero_shift ? ExpPass<true>(d, x, g, n, m, ahead, next_max)
+                          : ExpPass<false>(d, x, g, n, m, ahead, next_max);
+    }
     row.sum = es.sum + es.sum_lo;
     row.max_count = es.max_count;
   };
-  // Rows go in pairs, both exponential passes before both second passes, so that the out-of-order
-  // core overlaps a row's serial chain (the sum's reduction, 1/S, then the scale pass waiting on
-  // it) with the next row's exponentials, as softmax's WholeRows does with its groups. Measured
-  // on 1 thread, ns/element (medians of 9 runs): [32768, 128] 0.339 one row at a time, 0.287 in
-  // pairs, 0.295 in groups of 8; [4096, 1000] alike. Only rows of up to 16 KiB pair up, so that
-  // a pair's gradient rows stay in L1 between the passes.
+  // Rows go in pairs, both exponential passes before both second passes, so that the
+  // out-of-order core overlaps a row's serial chain (the sum's reduction, 1/S, then the scale
+  // pass waiting on it) with the next row's exponentials, as softmax's WholeRows does with
+  // its groups. Measured on 1 thread, ns/element (medians of 9 runs): [32768, 128] 0.339 one
+  // row at a time, 0.287 in pairs, 0.295 in groups of 8; [4096, 1000] alike. Only rows of up
+  // to 16 KiB pair up, so that a pair's gradient rows stay in L1 between the passes.
   constexpr std::size_t kGroup = 2;
   const std::size_t group = n * sizeof(T) <= 16384 ? kGroup : 1;
   SummedRow<T> summed[kGroup];
@@ -487,10 +504,19 @@ void ClassRowsKernel(const internal::ClassRows<T>& a,
     const std::size_t rows = std::min(group, a.rows - r0);
     for (std::size_t i = 0; i < rows; ++i) sum_row(r0 + i, summed[i]);
     for (std::size_t i = 0; i < rows; ++i) {
-      if (summed[i].open) FinishClassRow(a, r0 + i, summed[i], pending, chunk, chunks);
+      if (summed[i].open) FinishClassRow<kLong>(a, r0 + i, summed[i], pending, chunk, chunks);
     }
   }
   FinishLogs(pending);
+}
+
+template <typename T>
+void ClassRowsKernel(const internal::ClassRows<T>& a,
+                     internal::FunctionRef<void(std::size_t)> special, internal::ChunkLoop chunks) {
+  if (a.classes > internal::LossChunkLength<T>(a.classes)) {
+    return ClassRowsOf<true>(a, special, chunks);
+  }
+  ClassRowsOf<false>(a, special, chunks);
 }
 
 // ---- Two rows at a time, in f64 lanes (distillation, probability targets) -----------------

@@ -148,11 +148,11 @@ enum class MaxTaken { kGiven, kNextChunk, kOwn, kOwnChunk };
 // cross-entropy wants both its gradient's e_i and a sum that keeps the max's 1 apart).
 template <bool kScaled, bool kZeroShift, bool kStore, bool kSplit, MaxTaken kTaken,
           bool kSplitStoresExp = false, class D>
-internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD<D>* out,
-                            std::size_t n, hn::TFromD<D> max, hn::TFromD<D> m,
-                            const internal::Temperature<hn::TFromD<D>>& temp,
-                            internal::Lookahead<hn::TFromD<D>> ahead,
-                            internal::NextMax<hn::TFromD<D>>* next_max) {
+HWY_INLINE internal::ExpSum ExpSumImpl(D d, const hn::TFromD<D>* HWY_RESTRICT x, hn::TFromD<D>* out,
+                                       std::size_t n, hn::TFromD<D> max, hn::TFromD<D> m,
+                                       const internal::Temperature<hn::TFromD<D>>& temp,
+                                       internal::Lookahead<hn::TFromD<D>> ahead,
+                                       internal::NextMax<hn::TFromD<D>>* next_max) {
   using T = hn::TFromD<D>;
   using V = hn::Vec<D>;
   const std::size_t N = hn::Lanes(d);
