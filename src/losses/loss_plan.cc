@@ -144,7 +144,7 @@ std::vector<double> WeightsOf(const ConstTensorRef& weight) {
 }
 
 void WriteLoss(const TensorRef& loss, const LossPlan& plan, Reduction reduction,
-               const std::vector<double>& row_loss, double divisor) {
+               std::span<const double> row_loss, double divisor) {
   if (reduction == Reduction::kNone) {
     for (std::int64_t r = 0; r < plan.loss_rows.num_rows; ++r) {
       std::int64_t unused = 0, offset = 0;

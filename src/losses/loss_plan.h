@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/layout.h"
@@ -62,7 +63,7 @@ std::vector<double> WeightsOf(const ConstTensorRef& weight);
 // divisor is 0). Sums run in a fixed order, compensated, so the result does not depend on the
 // thread count.
 void WriteLoss(const TensorRef& loss, const LossPlan& plan, Reduction reduction,
-               const std::vector<double>& row_loss, double divisor);
+               std::span<const double> row_loss, double divisor);
 
 }  // namespace smx::internal
 
