@@ -396,8 +396,11 @@ HWY_INLINE void FinishClassRow(const internal::ClassRows<T>& a, std::size_t r,
 // Short and long rows (kLong: more than one chunk) through their own instances: the long rows'
 // branches in the short rows' loop cost [32768, 128] 6-10% (1 thread).
 template <bool kLong, typename T>
-void ClassRowsOf(const internal::ClassRows<T>& a, internal::FunctionRef<void(std::size_t)> special,
-                 internal::ChunkLoop chunks) {
+void ClassRowsOf(const internal::ClassRows<T>& args,
+                 internal::FunctionRef<void(std::size_t)> special, internal::ChunkLoop chunks) {
+  // A copy of its own: through the caller's reference every store to a row's loss (a double)
+  // might have changed the options, which each row then loaded and divided again.
+  const internal::ClassRows<T> a = args;
   constexpr T kNaN = std::numeric_limits<T>::quiet_NaN();
   const hn::ScalableTag<T> d;
   const std::size_t n = a.classes;
