@@ -323,7 +323,7 @@ struct SummedRow {
 
 // The loss of a summed row (into `pending`) and its gradient row from the exponentials its pass
 // stored there: g_c = A e_c - B w_c, then g_t from p_t - 1.
-template <bool kLong, typename T>
+template <bool kLong, bool kPlain, typename T>
 HWY_INLINE void FinishClassRow(const internal::ClassRows<T>& a, std::size_t r,
                                const SummedRow<T>& row, PendingLogs& pending, std::size_t chunk,
                                internal::ChunkLoop chunks) {
@@ -361,8 +361,9 @@ HWY_INLINE void FinishClassRow(const internal::ClassRows<T>& a, std::size_t r,
   }
   const double count = sums.count, rest = sums.rest;
   // loss = main ((m - z_t) + log S) + eps_c (W log S + gap), log S taken with the block's.
-  const double eps = a.smoothing, eps_c = eps / static_cast<double>(n);
-  const double wt = a.weight != nullptr ? static_cast<double>(a.weight[t]) : 1.0;
+  const double eps = kPlain ? 0.0 : a.smoothing, eps_c = eps / static_cast<double>(n);
+  const T* weight = kPlain ? nullptr : a.weight;
+  const double wt = weight != nullptr ? static_cast<double>(weight[t]) : 1.0;
   const double main = (1 - eps) * wt;
   const double coef = main + eps_c * a.weight_sum;
   if (pending.size == PendingLogs::kRows) FinishLogs(pending);
@@ -388,14 +389,14 @@ HWY_INLINE void FinishClassRow(const internal::ClassRows<T>& a, std::size_t r,
   }
   // g_c = scale (main p_c + eps_c (W p_c - w_c)) = A e_c - B w_c; then g_t from p_t - 1.
   const double scale = a.grad_scale;
-  ScaleGradient<kLong>(g, a.weight, n, static_cast<T>(scale * coef * inv_s),
+  ScaleGradient<kLong>(g, weight, n, static_cast<T>(scale * coef * inv_s),
                        static_cast<T>(scale * eps_c), eps > 0, chunk, chunks);
   g[t] = static_cast<T>(scale * (main * pt_minus_1 + eps_c * (a.weight_sum * pt - wt)));
 }
 
 // Short and long rows (kLong: more than one chunk) through their own instances: the long rows'
 // branches in the short rows' loop cost [32768, 128] 6-10% (1 thread).
-template <bool kLong, typename T>
+template <bool kLong, bool kPlain, typename T>
 void ClassRowsOf(const internal::ClassRows<T>& args,
                  internal::FunctionRef<void(std::size_t)> special, internal::ChunkLoop chunks) {
   // A copy of its own: through the caller's reference every store to a row's loss (a double)
@@ -459,7 +460,7 @@ void ClassRowsOf(const internal::ClassRows<T>& args,
     row.open = true;
     row.m = m;
     row.zt = x[t];  // read before the gradient (possibly the logits themselves) is written
-    if (a.smoothing > 0) row.gap = GapSum(x, a.weight, n, m);
+    if (!kPlain && a.smoothing > 0) row.gap = GapSum(x, a.weight, n, m);
     // Prefetched: a row at least two ahead (the next one's max is read during this row's
     // pass, so it must already be on its way: a prefetch of the next row itself left those
     // loads waiting on memory, 40% of the time on [4096, 1000]), and the gradient row as far
@@ -508,7 +509,9 @@ void ClassRowsOf(const internal::ClassRows<T>& args,
     const std::size_t rows = std::min(group, a.rows - r0);
     for (std::size_t i = 0; i < rows; ++i) sum_row(r0 + i, summed[i]);
     for (std::size_t i = 0; i < rows; ++i) {
-      if (summed[i].open) FinishClassRow<kLong>(a, r0 + i, summed[i], pending, chunk, chunks);
+      if (summed[i].open) {
+        FinishClassRow<kLong, kPlain>(a, r0 + i, summed[i], pending, chunk, chunks);
+      }
     }
   }
   FinishLogs(pending);
@@ -517,10 +520,16 @@ void ClassRowsOf(const internal::ClassRows<T>& args,
 template <typename T>
 void ClassRowsKernel(const internal::ClassRows<T>& a,
                      internal::FunctionRef<void(std::size_t)> special, internal::ChunkLoop chunks) {
+  // Rows without weights or smoothing (kPlain) in instances of their own: the options'
+  // arithmetic folded away ([32768, 128], medians of 9: 0.265 / 0.141 -> 0.261 / 0.134 ns/element
+  // at 1 / 2 threads).
+  const bool plain = a.weight == nullptr && a.smoothing == 0;
   if (a.classes > internal::LossChunkLength<T>(a.classes)) {
-    return ClassRowsOf<true>(a, special, chunks);
+    return plain ? ClassRowsOf<true, true>(a, special, chunks)
+                 : ClassRowsOf<true, false>(a, special, chunks);
   }
-  ClassRowsOf<false>(a, special, chunks);
+  plain ? ClassRowsOf<false, true>(a, special, chunks)
+        : ClassRowsOf<false, false>(a, special, chunks);
 }
 
 // ---- Two rows at a time, in f64 lanes (distillation, probability targets) -----------------
