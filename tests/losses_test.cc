@@ -2,171 +2,23 @@
 // kl_div_distill; long-double references over lengths that cross every vector boundary, with
 // weights, label smoothing, ignored targets and every reduction; the exact loss of a confident
 // prediction; the edges (NaN, +inf, masked classes and rows, N = 0, all ignored); in place, axes,
-// strides, the 16-bit types; errors and threads; on every SIMD target.
+// strides, the 16-bit types; errors; on every SIMD target (threads: losses_threads_test.cc).
+#include "smx/losses.h"
+
 #include <cmath>
 #include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "cross_entropy_harness.h"
 #include "golden.h"
-#include "smx/losses.h"
 #include "smx/runtime.h"
 #include "target_sweep.h"
 #include "test_util.h"
 
 namespace smx_test {
 namespace {
-
-constexpr ld kLdInf = std::numeric_limits<ld>::infinity();
-
-// ---- Long-double references, straight from FORMAT.md's formulas ----------------------------
-
-// The library's chunk of long loss rows (losses/kernels.h: 64 KiB).
-template <typename T>
-constexpr std::size_t LossChunk() {
-  return 65536 / sizeof(T);
-}
-
-struct CeSpec {
-  smx::Reduction reduction = smx::Reduction::kMean;
-  std::int64_t ignore_index = -100;
-  double smoothing = 0;
-  std::vector<double> weight;  // empty: 1
-};
-
-// log_softmax of a row; *p_minus_1 (when given) receives p_i - 1 for the max entries, formed from
-// s - 1 without cancellation (else it is left alone).
-std::vector<ld> LogSoftmaxRef(const ld* z, std::size_t c, std::vector<ld>* p_minus_1 = nullptr) {
-  ld m = -kLdInf;
-  for (std::size_t i = 0; i < c; ++i) m = std::fmax(m, z[i]);
-  std::vector<ld> lp(c);
-  if (m == -kLdInf) {
-    for (auto& v : lp) v = -kLdInf;
-    if (p_minus_1 != nullptr) p_minus_1->assign(c, -1);
-    return lp;
-  }
-  // log s = log1p(s - 1), with s - 1 summed apart from the max's 1 (even in long double, 1 + 1e-13
-  // keeps only 6 digits of the 1e-13 that is a confident row's whole loss).
-  ld s_minus_1 = -1;
-  for (std::size_t i = 0; i < c; ++i) s_minus_1 += z[i] == m ? ld(1) : 0;
-  for (std::size_t i = 0; i < c; ++i) s_minus_1 += z[i] == m ? ld(0) : std::exp(z[i] - m);
-  const ld log_s = std::log1p(s_minus_1);
-  if (p_minus_1 != nullptr) {
-    p_minus_1->assign(c, 0);
-    for (std::size_t i = 0; i < c; ++i) {
-      (*p_minus_1)[i] = z[i] == m ? -s_minus_1 / (1 + s_minus_1) : std::exp((z[i] - m) - log_s) - 1;
-    }
-  }
-  for (std::size_t i = 0; i < c; ++i) lp[i] = (z[i] - m) - log_s;
-  return lp;
-}
-
-// Cross-entropy with class indices: the loss ([n] for kNone, else one value) and the gradient.
-void CrossEntropyRef(const std::vector<ld>& z, std::size_t n, std::size_t c,
-                     const std::vector<std::int64_t>& target, const CeSpec& spec,
-                     std::vector<ld>& loss, std::vector<ld>& grad) {
-  auto w = [&](std::size_t k) { return spec.weight.empty() ? ld(1) : ld(spec.weight[k]); };
-  ld weight_sum = 0, divisor = 0, total = 0;
-  for (std::size_t k = 0; k < c; ++k) weight_sum += w(k);
-  const ld eps = spec.smoothing, eps_c = eps / ld(c);
-  std::vector<ld> row_loss(n, 0);
-  grad.assign(n * c, 0);
-  for (std::size_t r = 0; r < n; ++r) {
-    const std::int64_t t = target[r];
-    if (t == spec.ignore_index) continue;
-    divisor += w(t);
-    std::vector<ld> p_minus_1;
-    const std::vector<ld> lp = LogSoftmaxRef(&z[r * c], c, &p_minus_1);
-    ld l = (1 - eps) * w(t) == 0 ? 0 : (1 - eps) * -w(t) * lp[t];
-    for (std::size_t k = 0; k < c && eps > 0; ++k) {
-      if (w(k) != 0) l += eps_c * -w(k) * lp[k];
-    }
-    row_loss[r] = l;
-    total += l;
-    for (std::size_t k = 0; k < c; ++k) {
-      const ld p = std::exp(lp[k]);
-      const ld p_minus_onehot = ld(k) == ld(t) ? p_minus_1[k] : p;
-      grad[r * c + k] = (1 - eps) * w(t) * p_minus_onehot + eps_c * (weight_sum * p - w(k));
-    }
-  }
-  if (spec.reduction == smx::Reduction::kNone) {
-    loss = row_loss;
-  } else if (spec.reduction == smx::Reduction::kSum) {
-    loss = {total};
-  } else {
-    loss = {total / divisor};
-    for (auto& g : grad) g /= divisor;
-  }
-}
-
-// ---- Running the library ---------------------------------------------------------------------
-
-std::int64_t Size(std::size_t n) { return static_cast<std::int64_t>(n); }
-
-template <typename T>
-struct CeResult {
-  smx::Status status;
-  std::vector<T> loss, grad;
-};
-
-// Logits [n, c] (or transposed: stored [c, n] with axis 0); grad out of place, in place, or none.
-enum class GradMode { kNone, kOutOfPlace, kInPlace };
-
-template <typename T>
-CeResult<T> RunCrossEntropy(const std::vector<T>& z, std::size_t n, std::size_t c,
-                            const std::vector<std::int64_t>& target, const CeSpec& spec,
-                            GradMode mode, bool transposed = false) {
-  CeResult<T> out;
-  std::vector<T> x = z;
-  if (transposed) {
-    for (std::size_t r = 0; r < n; ++r) {
-      for (std::size_t k = 0; k < c; ++k) x[k * n + r] = z[r * c + k];
-    }
-  }
-  const std::int64_t nc[2] = {Size(n), Size(c)}, cn[2] = {Size(c), Size(n)}, n1[1] = {Size(n)};
-  const std::int64_t* shape = transposed ? cn : nc;
-  std::vector<T> w = Cast<T>(spec.weight);
-  const std::int64_t wshape[1] = {Size(c)};
-  smx::CrossEntropyOptions o{.reduction = spec.reduction,
-                             .ignore_index = spec.ignore_index,
-                             .label_smoothing = spec.smoothing,
-                             .axis = transposed ? 0 : -1};
-  if (!w.empty()) o.weight = smx::TensorView<const T>(w.data(), wshape).ref();
-  const bool none = spec.reduction == smx::Reduction::kNone;
-  out.loss.assign(none ? n : 1, T(-777));
-  const smx::TensorView<T> loss_view =
-      none ? smx::TensorView<T>(out.loss.data(), n1) : smx::TensorView<T>(out.loss.data(), {});
-  const smx::TensorView<const T> logits(x.data(), std::span<const std::int64_t>(shape, 2));
-  std::vector<T> g(x.size(), T(-555));
-  if (mode == GradMode::kNone) {
-    out.status = smx::cross_entropy(logits, target, loss_view, o);
-  } else {
-    T* gp = mode == GradMode::kInPlace ? x.data() : g.data();
-    out.status = smx::cross_entropy(logits, target, loss_view,
-                                    smx::TensorView<T>(gp, std::span<const std::int64_t>(shape, 2)),
-                                    o);
-    if (mode == GradMode::kInPlace) g = x;
-  }
-  if (mode != GradMode::kNone) {
-    out.grad.resize(n * c);
-    for (std::size_t r = 0; r < n; ++r) {
-      for (std::size_t k = 0; k < c; ++k) {
-        out.grad[r * c + k] = transposed ? g[k * n + r] : g[r * c + k];
-      }
-    }
-  }
-  return out;
-}
-
-std::vector<ld> Widen(const std::vector<double>& v) { return {v.begin(), v.end()}; }
-
-template <typename T>
-std::vector<ld> WidenT(const std::vector<T>& v) {
-  std::vector<ld> out(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) out[i] = Elem<T>::Widen(v[i]);
-  return out;
-}
 
 class Losses : public TargetTest {
  protected:
@@ -820,103 +672,6 @@ TEST(LossErrors, BadArgumentsNameTheProblem) {
   EXPECT_FALSE(smx::parse_reduction("average", r));
   EXPECT_TRUE(smx::parse_reduction("sum", r) && r == smx::Reduction::kSum);
 }
-
-TEST(LossThreads, SameBitsForAnyThreadCount) {
-  std::mt19937_64 rng(9);
-  const std::size_t n = 1024, c = 1000;
-  const std::vector<float> z = RandomNormal<float>(rng, n * c, 0, 3);
-  std::vector<std::int64_t> target(n);
-  for (auto& t : target) t = static_cast<std::int64_t>(rng() % c);
-  CeSpec spec;
-  spec.smoothing = 0.1;
-  const int saved = smx::get_num_threads();
-  smx::set_num_threads(1);
-  const CeResult<float> one = RunCrossEntropy<float>(z, n, c, target, spec, GradMode::kOutOfPlace);
-  smx::set_num_threads(2);
-  const CeResult<float> two = RunCrossEntropy<float>(z, n, c, target, spec, GradMode::kOutOfPlace);
-  smx::set_num_threads(saved);
-  EXPECT_TRUE(BitwiseEqual("loss 1 vs 2 threads", one.loss.data(), two.loss.data(), 1));
-  EXPECT_TRUE(BitwiseEqual("grad 1 vs 2 threads", one.grad.data(), two.grad.data(), one.grad.size()));
-}
-
-// Rows longer than one chunk (LossChunkLength: 16384 f32, 8192 f64 elements) run chunk by chunk,
-// and with fewer rows than threads each row's chunks go over the threads: the same bits for 1 and
-// 2 threads, and the reference's values, for every option, in place and for the loss alone, with
-// a confident row (its target the max, its loss ~1e-6: the split sum) and rows whose max is
-// outside the shift-0 range.
-template <typename T>
-void CheckLongRows() {
-  std::mt19937_64 rng(17 + sizeof(T));
-  const std::size_t c = 3 * LossChunk<T>() + 101;
-  for (const std::size_t n : {std::size_t(1), std::size_t(3)}) {
-    for (int variant = 0; variant < 4; ++variant) {
-      std::vector<T> z = RandomNormal<T>(rng, n * c, variant == 3 ? 80.0 : 0.5, 3);
-      std::vector<std::int64_t> target(n);
-      for (auto& t : target) t = static_cast<std::int64_t>(rng() % c);
-      if (variant == 2) {  // confident: the target 30 above every other entry
-        for (std::size_t r = 0; r < n; ++r) z[r * c + target[r]] = 40;
-      }
-      CeSpec spec;
-      spec.reduction = smx::Reduction::kNone;
-      if (variant == 1) {
-        spec.smoothing = 0.1;
-        spec.weight = RandomUniform<double>(rng, c, 0.25, 2.0);
-        for (auto& v : spec.weight) v = static_cast<T>(v);
-      }
-      std::vector<ld> want_loss, want_grad;
-      CrossEntropyRef(WidenT(z), n, c, target, spec, want_loss, want_grad);
-      const std::string label = std::string(Elem<T>::kName) + " N=" + std::to_string(n) +
-                                " C=" + std::to_string(c) + " variant " + std::to_string(variant);
-      const double rel = sizeof(T) == 4 ? 2e-6 : 2e-14;
-      for (const GradMode mode : {GradMode::kOutOfPlace, GradMode::kInPlace, GradMode::kNone}) {
-        const int saved = smx::get_num_threads();
-        smx::set_num_threads(1);
-        const CeResult<T> one = RunCrossEntropy<T>(z, n, c, target, spec, mode);
-        smx::set_num_threads(2);
-        const CeResult<T> two = RunCrossEntropy<T>(z, n, c, target, spec, mode);
-        smx::set_num_threads(saved);
-        ASSERT_TRUE(one.status.ok() && two.status.ok()) << label;
-        EXPECT_TRUE(BitwiseEqual(label + " loss, 1 vs 2 threads", one.loss.data(), two.loss.data(),
-                                 one.loss.size()));
-        EXPECT_TRUE(MatchesRel(label + " loss", two.loss, want_loss, rel, 0));
-        if (mode == GradMode::kNone) continue;
-        EXPECT_TRUE(BitwiseEqual(label + " grad, 1 vs 2 threads", one.grad.data(), two.grad.data(),
-                                 one.grad.size()));
-        EXPECT_TRUE(
-            MatchesRel(label + " grad", two.grad, want_grad, rel, sizeof(T) == 4 ? 1e-12 : 1e-20));
-      }
-    }
-  }
-}
-
-// A row of more than 256 chunks of 16384, whose chunks grow so that their sums fit the kernel's
-// stack arrays (kMaxLossChunks): the loss against a double reference, 1 and 2 threads alike.
-TEST(LossThreads, RowOfMoreThanTheMostChunks) {
-  std::mt19937_64 rng(23);
-  const std::size_t c = 256 * 16384 + 4097;
-  const std::vector<float> z = RandomNormal<float>(rng, c, 0.0, 2.0);
-  const std::vector<std::int64_t> target = {12345};
-  double m = z[0];
-  for (const float v : z) m = std::max(m, static_cast<double>(v));
-  double sum = 0;
-  for (const float v : z) sum += std::exp(static_cast<double>(v) - m);
-  const std::vector<ld> want = {static_cast<ld>(m + std::log(sum) - z[12345])};
-  CeSpec spec;
-  spec.reduction = smx::Reduction::kSum;
-  const int saved = smx::get_num_threads();
-  smx::set_num_threads(1);
-  const CeResult<float> one = RunCrossEntropy<float>(z, 1, c, target, spec, GradMode::kInPlace);
-  smx::set_num_threads(2);
-  const CeResult<float> two = RunCrossEntropy<float>(z, 1, c, target, spec, GradMode::kInPlace);
-  smx::set_num_threads(saved);
-  ASSERT_TRUE(one.status.ok() && two.status.ok());
-  EXPECT_TRUE(BitwiseEqual("loss, 1 vs 2 threads", one.loss.data(), two.loss.data(), 1));
-  EXPECT_TRUE(BitwiseEqual("grad, 1 vs 2 threads", one.grad.data(), two.grad.data(), c));
-  EXPECT_TRUE(MatchesRel("loss", two.loss, want, 1e-6, 0));
-}
-
-TEST(LossThreads, LongRowsF32) { CheckLongRows<float>(); }
-TEST(LossThreads, LongRowsF64) { CheckLongRows<double>(); }
 
 }  // namespace
 }  // namespace smx_test
