@@ -5,6 +5,7 @@
 
 #include <cstddef>
 
+#include "core/two_part_sum.h"
 namespace smx::internal {
 
 // A sum as hi + lo (lo: f64 data's compensation; 0 for f32 data, whose terms are exact in f64).
@@ -14,12 +15,7 @@ struct WideSum {
 };
 
 // hi + lo += s, compensated.
-inline void Accumulate(WideSum& acc, WideSum s) {
-  const double t = acc.hi + s.hi;
-  const double bb = t - acc.hi;
-  acc.lo += (acc.hi - (t - bb)) + (s.hi - bb) + s.lo;
-  acc.hi = t;
-}
+inline void Accumulate(WideSum& acc, WideSum s) { AddTwoPart(acc.hi, acc.lo, s.hi, s.lo); }
 
 // A row's reductions (dot) run over fixed chunks of this many elements, added in order with
 // Accumulate, so that the driver may split a long row's chunks over threads and still get the

@@ -18,6 +18,7 @@
 #include <type_traits>
 
 #include "core/widen-inl.h"
+#include "core/two_part_sum.h"
 #include "losses/kernels.h"
 #include "softmax/exp-inl.h"
 #include "softmax/row_kernels-inl.h"
@@ -217,10 +218,7 @@ T MaxOf(const T* v, std::size_t count) {
 
 // acc += s: the counts, and the sums compensated, added in the caller's (chunk) order.
 HWY_INLINE void AddExpSum(internal::ExpSum& acc, const internal::ExpSum& s) {
-  const double t = acc.sum + s.sum;
-  const double bb = t - acc.sum;
-  acc.sum_lo += (acc.sum - (t - bb)) + (s.sum - bb) + s.sum_lo;
-  acc.sum = t;
+  internal::AddTwoPart(acc.sum, acc.sum_lo, s.sum, s.sum_lo);
   acc.max_count += s.max_count;
 }
 

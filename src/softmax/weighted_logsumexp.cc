@@ -22,6 +22,7 @@
 #include "core/layout.h"
 #include "core/parallel.h"
 #include "core/storage.h"
+#include "core/two_part_sum.h"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "smx/softmax.h"
@@ -287,10 +288,7 @@ void Merge(WeightedScan& into, const WeightedScan& s) {
 }
 
 void Merge(WeightedSum& into, const WeightedSum& s) {
-  const double t = into.hi + s.hi;
-  const double bb = t - into.hi;
-  into.lo += (into.hi - (t - bb)) + (s.hi - bb) + s.lo;
-  into.hi = t;
+  AddTwoPart(into.hi, into.lo, s.hi, s.lo);
   into.abs += s.abs;
 }
 
