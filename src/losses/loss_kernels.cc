@@ -17,8 +17,8 @@
 #include <limits>
 #include <type_traits>
 
-#include "core/widen-inl.h"
 #include "core/two_part_sum.h"
+#include "core/widen-inl.h"
 #include "losses/kernels.h"
 #include "softmax/exp-inl.h"
 #include "softmax/row_kernels-inl.h"
