@@ -137,8 +137,9 @@ TEST_P(SamplingDistributionTest, RowsOfSeveralChunks) {
     const std::vector<long double> expected = FilteredDistribution(rowd, p);
     const std::vector<std::int64_t> counts = CountDraws(row, p, 100, 40, ++seed);
     for (std::size_t i = 0; i < n; ++i) {
-      if (expected[i] == 0)
+      if (expected[i] == 0) {
         ASSERT_EQ(counts[i], 0) << tag() << " token " << i << " is filtered out";
+      }
     }
     const ChiSquare chi = ChiSquareOf(counts, expected);
     EXPECT_LT(chi.statistic, chi.Critical())

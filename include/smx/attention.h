@@ -82,15 +82,15 @@ struct AttentionMask {
 };
 
 struct AttentionOptions {
-  AttentionMask attn_mask;
+  AttentionMask attn_mask{};
   bool is_causal = false;
   CausalAlignment causal_alignment = CausalAlignment::kTopLeft;
-  std::optional<double> scale;  // default 1/sqrt(d)
+  std::optional<double> scale{};  // default 1/sqrt(d)
   bool enable_gqa = false;
   double softcap = 0;  // > 0: logit soft-capping; 0: none
   // [H] per-head tensors of q's dtype (data == nullptr: none).
-  ConstTensorRef sinks;
-  ConstTensorRef alibi_slopes;
+  ConstTensorRef sinks{};
+  ConstTensorRef alibi_slopes{};
 };
 
 // out (q's dtype, [..., Lq, dv]) = attention(q, k, v). q, k and v share one dtype. Errors (nothing

@@ -53,7 +53,7 @@ struct CrossEntropyOptions {
   // eps in [0, 1]: the target becomes (1 - eps) onehot(t) + eps/C (PyTorch's label smoothing).
   double label_smoothing = 0.0;
   // w: one weight per class, shape [C], the logits' dtype; data == nullptr: every w_c = 1.
-  ConstTensorRef weight;
+  ConstTensorRef weight{};
   int axis = -1;  // the class axis; negative counts from the end
 };
 
