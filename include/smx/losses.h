@@ -65,10 +65,12 @@ struct CrossEntropyOptions {
 // is exact: -lp_t = (max - z_t) + log1p(S - 1) with S - 1 kept apart, so a loss of 1e-7 keeps all
 // its digits (PyTorch f32 returns 0 there); so is p_t - 1 in the gradient.
 //
-// target: one index per sample (int64, PyTorch's dtype). Errors (Status, nothing written): a
-// target outside [0, C) that is not ignore_index (the message names the sample and the value), a
-// target count other than the number of samples, eps outside [0, 1] or NaN, a weight of another
-// shape or dtype, a loss or grad of the wrong shape or dtype.
+// target: one index per sample (int64, PyTorch's dtype); it and the weights must not share bytes
+// with loss or grad, which the kernel writes after it has checked them (the Python binding
+// copies them when they do). Errors (Status, nothing written): a target outside [0, C) that is
+// not ignore_index (the message names the sample and the value), a target count other than the
+// number of samples, eps outside [0, 1] or NaN, a weight of another shape or dtype, a loss or grad
+// of the wrong shape or dtype.
 // Edge cases: kMean with every sample ignored (D = 0) gives NaN, as PyTorch (its gradient: 0 on
 // ignored rows, NaN on others). N = 0: kNone writes nothing, kSum gives 0, kMean NaN. A class
 // with w_c = 0 contributes nothing, even where its logit is -inf. A row with NaN, or +inf, gives a

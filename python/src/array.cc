@@ -110,6 +110,14 @@ bool Overlaps(const smx::ConstTensorRef& x, const smx::TensorRef& y) {
   return xa + x_lo < ya + y_hi && ya + y_lo < xa + x_hi;
 }
 
+bool OverlapsBytes(const void* data, std::size_t bytes, const smx::TensorRef& y) {
+  std::int64_t y_lo, y_hi;
+  if (bytes == 0 || !ByteExtent(y.layout, smx::dtype_size(y.dtype), y_lo, y_hi)) return false;
+  const auto xa = reinterpret_cast<std::intptr_t>(data);
+  const auto ya = reinterpret_cast<std::intptr_t>(y.data);
+  return xa < ya + y_hi && ya + y_lo < xa + static_cast<std::intptr_t>(bytes);
+}
+
 bool SameView(const smx::ConstTensorRef& x, const smx::TensorRef& y) {
   if (x.data != y.data || x.dtype != y.dtype || x.layout.rank != y.layout.rank) return false;
   for (int d = 0; d < x.layout.rank; ++d) {

@@ -47,6 +47,8 @@ smx::Layout MaskLayout(const InArray& mask);
 
 // True when the bytes spanned by x and y intersect.
 bool Overlaps(const smx::ConstTensorRef& x, const smx::TensorRef& y);
+// True when the bytes [data, data + bytes) intersect those spanned by y.
+bool OverlapsBytes(const void* data, std::size_t bytes, const smx::TensorRef& y);
 // True when x and y are the same view (same data, dtype, shape and strides): in place.
 bool SameView(const smx::ConstTensorRef& x, const smx::TensorRef& y);
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,53 @@ std::optional<smx::TensorRef> GradRef(const std::optional<OutArray>& grad,
   return OutputRef(*grad, dtype);
 }
 
+// The class indices as the kernel reads them: the caller's own int64 values when they are
+// contiguous and no output overlaps them, else a private copy (N values), so that nothing the
+// kernel writes can change them. The copy used to be unconditional, through a strided index
+// loop: 0.1 ms of a 0.55 ms call on [32768, 128] at 2 threads.
+class ClassIndices {
+ public:
+  ClassIndices(const InArray& target, const smx::TensorRef& loss,
+               const std::optional<smx::TensorRef>& grad) {
+    const auto* base = static_cast<const std::int64_t*>(target.data());
+    const std::size_t n = target.size();
+    bool contiguous = true;
+    std::int64_t expected_stride = 1;
+    for (std::size_t d = target.ndim(); d-- > 0;) {
+      if (target.shape(d) != 1 && target.stride(d) != expected_stride) contiguous = false;
+      expected_stride *= static_cast<std::int64_t>(target.shape(d));
+    }
+    if (contiguous) {
+      const std::size_t bytes = n * sizeof(std::int64_t);
+      if (!OverlapsBytes(base, bytes, loss) && !(grad && OverlapsBytes(base, bytes, *grad))) {
+        span_ = std::span<const std::int64_t>(base, n);
+        return;
+      }
+      copy_.assign(base, base + n);
+    } else {
+      copy_.resize(n);
+      std::vector<std::int64_t> index(target.ndim(), 0);
+      for (std::size_t i = 0; i < n; ++i) {
+        std::int64_t offset = 0;
+        for (std::size_t d = 0; d < target.ndim(); ++d) offset += index[d] * target.stride(d);
+        copy_[i] = base[offset];
+        for (std::size_t d = target.ndim(); d-- > 0;) {
+          if (++index[d] < static_cast<std::int64_t>(target.shape(d))) break;
+          index[d] = 0;
+        }
+      }
+    }
+    span_ = copy_;
+  }
+  ClassIndices(const ClassIndices&) = delete;
+  ClassIndices& operator=(const ClassIndices&) = delete;
+  std::span<const std::int64_t> span() const { return span_; }
+
+ private:
+  std::vector<std::int64_t> copy_;
+  std::span<const std::int64_t> span_;
+};
+
 }  // namespace
 
 void BindLosses(nb::module_& m) {
@@ -70,25 +118,13 @@ void BindLosses(nb::module_& m) {
         if (target.dtype() != nb::dtype<std::int64_t>()) {
           throw nb::type_error("cross_entropy: the class indices must be int64");
         }
-        // A private copy of the indices (N values): nothing the kernel writes can change them.
-        std::vector<std::int64_t> t(target.size());
-        const auto* base = static_cast<const std::int64_t*>(target.data());
-        std::vector<std::int64_t> index(target.ndim(), 0);
-        for (std::size_t i = 0; i < t.size(); ++i) {
-          std::int64_t offset = 0;
-          for (std::size_t d = 0; d < target.ndim(); ++d) offset += index[d] * target.stride(d);
-          t[i] = base[offset];
-          for (std::size_t d = target.ndim(); d-- > 0;) {
-            if (++index[d] < static_cast<std::int64_t>(target.shape(d))) break;
-            index[d] = 0;
-          }
-        }
+        const smx::TensorRef l = OutputRef(loss, dtype);
+        const std::optional<smx::TensorRef> g = GradRef(grad, dtype);
+        const ClassIndices t(target, l, g);
         smx::CrossEntropyOptions o{.reduction = ReductionOf(reduction),
                                    .ignore_index = ignore_index,
                                    .label_smoothing = label_smoothing,
                                    .axis = dim};
-        const smx::TensorRef l = OutputRef(loss, dtype);
-        const std::optional<smx::TensorRef> g = GradRef(grad, dtype);
         const smx::ConstTensorRef z = InputRef(logits, dtype);
         std::optional<smx::ConstTensorRef> w;
         if (weight) w = InputRef(*weight, dtype);
@@ -98,7 +134,8 @@ void BindLosses(nb::module_& m) {
           LossInputs inputs(l, g);
           const smx::ConstTensorRef zr = inputs.Logits(z);
           if (w) o.weight = inputs.Other(*w);
-          status = g ? smx::cross_entropy(zr, t, l, *g, o) : smx::cross_entropy(zr, t, l, o);
+          status = g ? smx::cross_entropy(zr, t.span(), l, *g, o)
+                     : smx::cross_entropy(zr, t.span(), l, o);
         }
         ThrowIfError(status);
       },

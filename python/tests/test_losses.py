@@ -76,6 +76,23 @@ def test_confident_prediction_is_exact():
     assert abs(float(grad[0, 0]) + rest / (1 + rest)) <= 1e-6 * rest
 
 
+@pytest.mark.parametrize("contiguous", [True, False], ids=["contiguous", "strided"])
+def test_targets_inside_the_gradient_buffer_are_read_before_it_is_written(contiguous):
+    # The indices live in grad_out's own bytes: the kernel must read a private copy of them.
+    rng = np.random.default_rng(5)
+    z = rng.normal(0, 2, (16, 8))
+    t = rng.integers(0, 8, 16)
+    want_loss, want_grad = smx.cross_entropy(z, t, reduction="none", return_grad=True)
+    grad = np.zeros((16, 8))
+    bits = grad.reshape(-1).view(np.int64)
+    shared = bits[:16] if contiguous else bits[::8]
+    shared[:] = t
+    loss, out = smx.cross_entropy(z, shared, reduction="none", grad_out=grad)
+    assert out is grad
+    np.testing.assert_array_equal(loss, want_loss)
+    np.testing.assert_array_equal(grad, want_grad)
+
+
 def test_reductions_and_ignore_index():
     z = np.array([[2.0, 1.0, 0.0], [0.0, 0.0, 0.0], [5.0, 0.0, 0.0]])
     t = np.array([0, 2, -100])
