@@ -319,6 +319,49 @@ TEST_P(Losses, IgnoredAndEmpty) {
   EXPECT_EQ(RunCrossEntropy<double>(none, 0, 3, {}, spec, GradMode::kOutOfPlace).loss[0], 0.0);
 }
 
+std::string Message(const smx::Status& s) { return s.ok() ? "ok" : s.message(); }
+
+// The targets are checked on vectors (CountTargets): a bad one at every position of every length
+// across the vector widths, the partial last vector included, is found and named (nothing
+// written); the ignored ones, wherever they fall, leave mean's divisor.
+TEST_P(Losses, TargetChecksAtEveryPosition) {
+  const std::size_t c = 5;
+  for (std::size_t n = 1; n <= 37; ++n) {
+    const std::vector<double> z(n * c, 0.25);
+    std::vector<std::int64_t> target(n);
+    for (std::size_t i = 0; i < n; ++i) target[i] = static_cast<std::int64_t>(i % c);
+    for (std::size_t bad = 0; bad < n; ++bad) {
+      for (const std::int64_t value : {std::int64_t(-1), std::int64_t(5), std::int64_t(-101)}) {
+        std::vector<std::int64_t> t = target;
+        t[bad] = value;
+        const CeResult<double> r = RunCrossEntropy<double>(z, n, c, t, {}, GradMode::kOutOfPlace);
+        const std::string want =
+            "target[" + std::to_string(bad) + "] = " + std::to_string(value) + " is outside";
+        ASSERT_NE(Message(r.status).find(want), std::string::npos)
+            << "n=" << n << ": " << Message(r.status);
+        EXPECT_EQ(r.grad[0], -555.0) << "nothing may be written on error";
+      }
+    }
+    // Every third target ignored (the first at each offset): mean = sum / the others' count.
+    for (std::size_t offset = 0; offset < 3; ++offset) {
+      std::vector<std::int64_t> t = target;
+      std::size_t kept = n;
+      for (std::size_t i = offset; i < n; i += 3, --kept) t[i] = -100;
+      CeSpec spec;
+      spec.reduction = smx::Reduction::kSum;
+      const double sum = RunCrossEntropy<double>(z, n, c, t, spec, GradMode::kNone).loss[0];
+      spec.reduction = smx::Reduction::kMean;
+      const double mean = RunCrossEntropy<double>(z, n, c, t, spec, GradMode::kNone).loss[0];
+      if (kept == 0) {
+        EXPECT_TRUE(std::isnan(mean)) << "n=" << n;
+      } else {
+        EXPECT_EQ(mean, sum / static_cast<double>(kept)) << "n=" << n << " offset " << offset;
+        EXPECT_NEAR(sum, static_cast<double>(kept) * std::log(5.0), 1e-12 * kept) << "n=" << n;
+      }
+    }
+  }
+}
+
 // f16 and bf16 are computed in f32 from the converted logits; a strided class axis and a
 // [N, C, d] tensor with the classes in the middle give the same as their contiguous copies.
 TEST_P(Losses, HalfTypesAxesAndStrides) {
@@ -622,8 +665,6 @@ TEST_P(Losses, DistillationEdgeRows) {
 SMX_INSTANTIATE_TARGETS(Losses);
 
 // ---- Errors and threads (dispatch does not matter) -------------------------------------------
-
-std::string Message(const smx::Status& s) { return s.ok() ? "ok" : s.message(); }
 
 TEST(LossErrors, BadArgumentsNameTheProblem) {
   std::vector<float> z(12, 0.5f), g(12), wrong(10);

@@ -33,6 +33,50 @@ TEST(LossThreads, SameBitsForAnyThreadCount) {
       BitwiseEqual("grad 1 vs 2 threads", one.grad.data(), two.grad.data(), one.grad.size()));
 }
 
+// sum and mean add fixed blocks of rows (LossWriter::kRowsPerBlock, 1024), each on a thread that
+// has all of it; a block split between threads is added at the end. Row counts that split blocks
+// at 2 and 3 threads give the bits of 1 thread and the reference's sum; none gives every row.
+TEST(LossThreads, ReductionsOverBlocksSplitBetweenThreads) {
+  std::mt19937_64 rng(23);
+  const std::size_t c = 37;
+  for (const std::size_t n : {std::size_t(1023), std::size_t(3 * 1024 + 517)}) {
+    const std::vector<double> z = RandomNormal<double>(rng, n * c, 0, 3);
+    std::vector<std::int64_t> target(n);
+    for (auto& t : target) t = static_cast<std::int64_t>(rng() % c);
+    std::vector<ld> want_loss, want_grad;
+    CeSpec ref_spec;
+    ref_spec.reduction = smx::Reduction::kNone;
+    CrossEntropyRef(WidenT(z), n, c, target, ref_spec, want_loss, want_grad);
+    ld want_sum = 0;
+    for (const ld v : want_loss) want_sum += v;
+    for (const smx::Reduction reduction :
+         {smx::Reduction::kNone, smx::Reduction::kSum, smx::Reduction::kMean}) {
+      CeSpec spec;
+      spec.reduction = reduction;
+      const std::string label = "N=" + std::to_string(n) + " " + smx::reduction_name(reduction);
+      const int saved = smx::get_num_threads();
+      std::vector<CeResult<double>> runs;
+      for (const int threads : {1, 2, 3}) {
+        smx::set_num_threads(threads);
+        runs.push_back(RunCrossEntropy<double>(z, n, c, target, spec, GradMode::kNone));
+        ASSERT_TRUE(runs.back().status.ok()) << label;
+      }
+      smx::set_num_threads(saved);
+      for (std::size_t i = 1; i < runs.size(); ++i) {
+        EXPECT_TRUE(BitwiseEqual(label + " loss, 1 vs " + std::to_string(i + 1) + " threads",
+                                 runs[0].loss.data(), runs[i].loss.data(), runs[0].loss.size()));
+      }
+      if (reduction == smx::Reduction::kNone) {
+        EXPECT_TRUE(MatchesRel(label, runs[0].loss, want_loss, 1e-13, 0));
+      } else {
+        const ld want = reduction == smx::Reduction::kSum ? want_sum : want_sum / n;
+        EXPECT_NEAR(runs[0].loss[0], static_cast<double>(want), 1e-13 * static_cast<double>(want))
+            << label;
+      }
+    }
+  }
+}
+
 // Rows longer than one chunk (LossChunkLength: 16384 f32, 8192 f64 elements) run chunk by chunk,
 // and with fewer rows than threads each row's chunks go over the threads: the same bits for 1 and
 // 2 threads, and the reference's values, for every option, in place and for the loss alone, with

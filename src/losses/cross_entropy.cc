@@ -87,7 +87,8 @@ void FinishMaskedRow(const ClassRows<C>& a, const C* x, C* g, std::int64_t t, do
 
 template <typename S>
 void RunClassRows(const S* logits, S* grad, const LossPlan& plan, const std::int64_t* target,
-                  ClassRows<internal::ComputeType<S>> base, std::span<double> row_loss) {
+                  ClassRows<internal::ComputeType<S>> base, std::span<double> row_loss,
+                  internal::LossWriter& writer) {
   using C = internal::ComputeType<S>;
   constexpr bool kNative = std::is_same_v<S, float> || std::is_same_v<S, double>;
   const internal::LossKernels<C>& k = KernelsOf<C>(internal::GetLossKernels());
@@ -135,6 +136,7 @@ void RunClassRows(const S* logits, S* grad, const LossPlan& plan, const std::int
                                          static_cast<std::size_t>(end));
                                   });
           });
+      writer.RowsDone(0, rows.num_rows);
       return;
     }
   }
@@ -169,13 +171,14 @@ void RunClassRows(const S* logits, S* grad, const LossPlan& plan, const std::int
               rows.Offsets(begin, xo, go);
               run(begin, end - begin, reinterpret_cast<const C*>(logits) + xo, x_row_stride,
                   grad != nullptr ? reinterpret_cast<C*>(grad) + go : nullptr, g_row_stride);
-              return;
+            } else {
+              for (std::int64_t r = begin; r < end; ++r) {
+                rows.Offsets(r, xo, go);
+                run(r, 1, reinterpret_cast<const C*>(logits) + xo, 0,
+                    grad != nullptr ? reinterpret_cast<C*>(grad) + go : nullptr, 0);
+              }
             }
-            for (std::int64_t r = begin; r < end; ++r) {
-              rows.Offsets(r, xo, go);
-              run(r, 1, reinterpret_cast<const C*>(logits) + xo, 0,
-                  grad != nullptr ? reinterpret_cast<C*>(grad) + go : nullptr, 0);
-            }
+            writer.RowsDone(begin, end);
             return;
           }
         }
@@ -193,6 +196,7 @@ void RunClassRows(const S* logits, S* grad, const LossPlan& plan, const std::int
             grad[go + i * rows.y_stride] = internal::FromCompute<S>(staged[i]);
           }
         }
+        writer.RowsDone(begin, end);
       });
 }
 
@@ -217,16 +221,11 @@ Status CrossEntropy(const ConstTensorRef& logits, std::span<const std::int64_t> 
   }
   const std::vector<double> w = internal::WeightsOf(options.weight);
   // Every target is checked before anything is written; D = sum of w[t_n] over the non-ignored.
-  // Counted without a branch per sample (this loop runs on one thread before the rows are
-  // split), the first bad one looked for only when there is one.
-  std::int64_t counted = 0;
-  bool bad = false;
-  for (const std::int64_t t : target) {
-    const bool ignored = t == options.ignore_index;
-    counted += ignored ? 0 : 1;
-    bad |= !ignored && static_cast<std::uint64_t>(t) >= static_cast<std::uint64_t>(classes);
-  }
-  for (std::int64_t r = 0; bad; ++r) {
+  // Counted on vectors (CountTargets), the first bad one looked for only when there is one.
+  const internal::TargetCounts counts = internal::GetLossKernels().count_targets(
+      target.data(), target.size(), classes, options.ignore_index);
+  const std::int64_t counted = counts.counted;
+  for (std::int64_t r = 0; counts.any_bad && r < samples; ++r) {
     const std::int64_t t = target[static_cast<std::size_t>(r)];
     if (t != options.ignore_index && (t < 0 || t >= classes)) {
       return Status::InvalidArgument(std::string(kOp) + ": target[" + std::to_string(r) + "] = " +
@@ -250,6 +249,7 @@ Status CrossEntropy(const ConstTensorRef& logits, std::span<const std::int64_t> 
   // touched by the threads that compute those rows rather than by one thread before them.
   std::unique_ptr<double[]> row_loss_buffer(new double[static_cast<std::size_t>(samples)]);
   const std::span<double> row_loss(row_loss_buffer.get(), static_cast<std::size_t>(samples));
+  internal::LossWriter writer(loss, plan, options.reduction, row_loss);
   const bool mean = options.reduction == Reduction::kMean;
   auto run = [&](auto tag) {
     using S = decltype(tag);
@@ -263,16 +263,17 @@ Status CrossEntropy(const ConstTensorRef& logits, std::span<const std::int64_t> 
     base.weight_sum = weight_sum;
     base.grad_scale = !mean ? 1.0 : divisor == 0 ? std::numeric_limits<double>::quiet_NaN() : 1 / divisor;
     RunClassRows(static_cast<const S*>(logits.data),
-                 grad != nullptr ? static_cast<S*>(grad->data) : nullptr, plan, target.data(),
-                 base, row_loss);
+                 grad != nullptr ? static_cast<S*>(grad->data) : nullptr, plan, target.data(), base,
+                 row_loss, writer);
   };
   // C = 0 leaves only ignored samples (any other target failed above): losses 0, no gradient.
   if (classes > 0) {
     if (samples > 0) internal::VisitStorage(logits.dtype, run);
   } else {
     std::fill(row_loss.begin(), row_loss.end(), 0.0);
+    writer.RowsDone(0, samples);
   }
-  internal::WriteLoss(loss, plan, options.reduction, row_loss, divisor);
+  writer.Finish(divisor);
   return Status::Ok();
 }
 

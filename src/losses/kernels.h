@@ -100,9 +100,20 @@ struct LossKernels {
                      double a, double b);
 };
 
+// Class indices checked against [0, classes) and ignore_index: how many are not ignored, and
+// whether any is out of range (and not ignored).
+struct TargetCounts {
+  std::int64_t counted = 0;
+  bool any_bad = false;
+};
+
 struct LossKernelTable {
   LossKernels<float> f32;
   LossKernels<double> f64;
+  // The targets of one call, before anything is written (one thread: scalar, this was 11 of the
+  // 490 us of cross-entropy on [32768, 128] at 2 threads).
+  TargetCounts (*count_targets)(const std::int64_t* target, std::size_t n, std::int64_t classes,
+                                std::int64_t ignore_index);
 };
 
 // The table for the best target of this CPU (honours hwy::SetSupportedTargetsForTest).

@@ -267,6 +267,33 @@ T MaxKernel(const T* x, std::size_t n) {
   return RowMax(x, n);
 }
 
+internal::TargetCounts CountTargets(const std::int64_t* target, std::size_t n, std::int64_t classes,
+                                    std::int64_t ignore_index) {
+  const hn::ScalableTag<std::int64_t> d;
+  const std::size_t N = hn::Lanes(d);
+  const auto ignore = hn::Set(d, ignore_index), limit = hn::Set(d, classes);
+  const auto zero = hn::Zero(d);
+  // Per lane: minus the count of ignored targets, and all ones where a target was bad.
+  auto ignored_neg = zero, bad = zero;
+  auto add = [&](hn::Vec<decltype(d)> t, hn::Mask<decltype(d)> valid) HWY_ATTR {
+    const auto ignored = hn::And(hn::Eq(t, ignore), valid);
+    const auto outside = hn::Or(hn::Lt(t, zero), hn::Not(hn::Lt(t, limit)));
+    ignored_neg = hn::Add(ignored_neg, hn::VecFromMask(d, ignored));
+    bad = hn::Or(bad, hn::VecFromMask(d, hn::AndNot(ignored, hn::And(outside, valid))));
+  };
+  std::size_t i = 0;
+  for (; i + N <= n; i += N) add(hn::LoadU(d, target + i), hn::FirstN(d, N));
+  if (i < n) {
+    HWY_ALIGN std::int64_t tail[hn::MaxLanes(decltype(d)())] = {};
+    std::memcpy(tail, target + i, (n - i) * sizeof(std::int64_t));
+    add(hn::Load(d, tail), hn::FirstN(d, n - i));
+  }
+  internal::TargetCounts counts;
+  counts.counted = static_cast<std::int64_t>(n) + hn::GetLane(hn::SumOfLanes(d, ignored_neg));
+  counts.any_bad = !hn::AllTrue(d, hn::Eq(bad, zero));
+  return counts;
+}
+
 template <typename T>
 internal::LossKernels<T> MakeLossKernels() {
   return {&ClassRowsKernel<T>,   &MaxKernel<T>,           &DistillSumsKernel<T>,
@@ -276,7 +303,7 @@ internal::LossKernels<T> MakeLossKernels() {
 
 const internal::LossKernelTable* GetLossKernelTable() {
   static const internal::LossKernelTable table = {MakeLossKernels<float>(),
-                                                  MakeLossKernels<double>()};
+                                                  MakeLossKernels<double>(), &CountTargets};
   return &table;
 }
 

@@ -59,11 +59,37 @@ Status CheckClassOptions(const char* op, const ConstTensorRef& logits,
 // The weights as f64 (empty when none were given).
 std::vector<double> WeightsOf(const ConstTensorRef& weight);
 
-// Writes the loss: kNone each row's, kSum their sum, kMean the sum / divisor (NaN when the
-// divisor is 0). Sums run in a fixed order, compensated, so the result does not depend on the
-// thread count.
-void WriteLoss(const TensorRef& loss, const LossPlan& plan, Reduction reduction,
-               std::span<const double> row_loss, double divisor);
+// Writes the per-row losses into the caller's loss as the threads finish their rows: kNone
+// stores each row's loss from the thread that computed it; kSum and kMean sum fixed blocks of
+// kRowsPerBlock rows (compensated), each on a thread that has all of its rows, and add the blocks'
+// sums in order at the end. The order depends on the row count alone, so the result does not
+// depend on the thread count. (One thread summing every row after the others had finished was
+// 18 of the 490 us of cross-entropy on [32768, 128] at 2 threads.)
+class LossWriter {
+ public:
+  static constexpr std::int64_t kRowsPerBlock = 1024;
+
+  // row_loss: one entry per row of plan.rows, alive until Finish.
+  LossWriter(const TensorRef& loss, const LossPlan& plan, Reduction reduction,
+             std::span<const double> row_loss);
+  // Rows [begin, end) are final. Called by the thread that wrote them; every row is in exactly
+  // one call.
+  void RowsDone(std::int64_t begin, std::int64_t end);
+  // After the last RowsDone: kSum the sum, kMean the sum / divisor (NaN when the divisor is 0).
+  void Finish(double divisor);
+
+ private:
+  CompensatedSum SumOfBlock(std::int64_t block) const;
+  void StoreRows(std::int64_t begin, std::int64_t end) const;
+
+  TensorRef loss_;
+  const LossPlan& plan_;
+  Reduction reduction_;
+  std::span<const double> row_loss_;
+  std::vector<CompensatedSum> block_sums_;
+  // Whether a RowsDone call had all of a block: one byte each, so threads write different bytes.
+  std::vector<std::uint8_t> block_done_;
+};
 
 }  // namespace smx::internal
 

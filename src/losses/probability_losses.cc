@@ -197,7 +197,7 @@ const internal::LossKernels<C>& KernelsFor() {
 
 template <typename S>
 void RunPairRows(const PairArgs& args, const S* x, const S* q, S* grad, const LossPlan& plan,
-                 std::vector<double>& row_loss) {
+                 std::vector<double>& row_loss, internal::LossWriter& writer) {
   using W = Wide<S>;
   using C = internal::ComputeType<S>;
   const RowSet& rows = plan.rows;
@@ -271,6 +271,7 @@ void RunPairRows(const PairArgs& args, const S* x, const S* q, S* grad, const Lo
             grad[go + i * rows.y_stride] = internal::FromCompute<S>(static_cast<C>(gr[i]));
           }
         }
+        writer.RowsDone(begin, end);
       });
 }
 
@@ -295,15 +296,18 @@ Status RunPair(const char* op, const PairArgs& args_in, const ConstTensorRef& x,
   args.weight = &weight;
   if (reduction == Reduction::kMean) args.grad_scale /= static_cast<double>(samples);
   std::vector<double> row_loss(static_cast<std::size_t>(samples), 0.0);
+  internal::LossWriter writer(loss, plan, reduction, row_loss);
   auto run = [&](auto tag) {
     using S = decltype(tag);
     RunPairRows(args, static_cast<const S*>(x.data), static_cast<const S*>(q.data),
-                grad != nullptr ? static_cast<S*>(grad->data) : nullptr, plan, row_loss);
+                grad != nullptr ? static_cast<S*>(grad->data) : nullptr, plan, row_loss, writer);
   };
   if (samples > 0 && plan.rows.length > 0) {
     internal::VisitStorage(x.dtype, run);
+  } else {
+    writer.RowsDone(0, samples);  // C = 0: every loss is 0
   }
-  internal::WriteLoss(loss, plan, reduction, row_loss, static_cast<double>(samples));
+  writer.Finish(static_cast<double>(samples));
   return Status::Ok();
 }
 
