@@ -219,16 +219,20 @@ TEST_P(Calculus, BackwardSweepF64) { RunBackwardSweep<double>(); }
 TEST_P(Calculus, PaddedRowsF32) { RunPaddedRows<float>(); }
 TEST_P(Calculus, PaddedRowsF64) { RunPaddedRows<double>(); }
 
-// y, g and dz together beyond the caches (over 32 MiB), where f32 dz goes out with streaming
-// stores: long rows of odd length (each starting at another alignment) with dz one element past a
-// 64-byte line; rows of 1000 (4 KiB, streamed with their shared end lines written apart) four
-// elements past a line; rows of 128 on whole lines. A guard element on each side, and in place
-// over g.
+// y, g and dz together beyond the caches (over 32 MiB), or past 20 MiB on one thread, where f32
+// dz goes out with streaming stores: long rows of odd length (each starting at another alignment)
+// with dz one element past a 64-byte line; rows of 1000 (4 KiB, streamed with their shared end
+// lines written apart) four elements past a line; rows of 128 on whole lines; 25 MB of rows of
+// 131075 on one thread. A guard element on each side, and in place over g.
 TEST_P(Calculus, LargeBackwardStreams) {
   struct Case {
     std::size_t rows, k, offset;  // offset: dz's elements past a 64-byte line
+    int threads;                  // 0: as set
   };
-  for (const Case c : {Case{161, 20003, 1}, Case{2800, 1000, 4}, Case{21846, 128, 0}}) {
+  const int saved_threads = smx::get_num_threads();
+  for (const Case c : {Case{161, 20003, 1, 0}, Case{2800, 1000, 4, 0}, Case{21846, 128, 0, 0},
+                       Case{16, 131075, 3, 1}}) {
+    smx::set_num_threads(c.threads != 0 ? c.threads : saved_threads);
     std::mt19937_64 rng(31);
     const std::size_t rows = c.rows, k = c.k;
     const std::vector<float> z = RandomNormal<float>(rng, rows * k, 0.0, 3.0);
@@ -256,6 +260,7 @@ TEST_P(Calculus, LargeBackwardStreams) {
       EXPECT_TRUE(MatchesRel(label + (in_place ? ", in place" : ""), got, want, 1e-5, 1e-7));
     }
   }
+  smx::set_num_threads(saved_threads);
 }
 
 // g_i = 1024 + d_i with tiny d_i: dz_i = y_i (d_i - sum_j d_j y_j) is a small difference of large

@@ -66,9 +66,19 @@ void RunBackward(Backward kind, const S* g, const S* y, S* dz, const internal::R
                           y_rows.x_stride == 1;
   const std::int64_t work = g_rows.num_rows * length;
   const int threads = internal::ThreadsFor(3 * work, g_rows.num_rows);
-  // y, g and dz together beyond the last-level cache (32 MiB on the Zen 5 this was measured on),
-  // as softmax's stream_output_: f32 dz goes out with streaming stores.
-  const bool stream = 3 * work * static_cast<std::int64_t>(sizeof(S)) >= (std::int64_t{32} << 20);
+  // f32 dz goes out with streaming stores where y, g and dz would not stay in the last-level
+  // cache (32 MiB on the Zen 5 this was measured on): all three past it, or one thread's share
+  // past 20 MiB. Below that, dz's lines, read for ownership, evicted the y and g that the output
+  // pass reads again (1 thread, ns/element, ordinary -> streamed: 16x128256 0.25 -> 0.19,
+  // 2048x1000 0.47 -> 0.27, 1x2000000 0.24 -> 0.19); at 16-17 MB it was a draw (1400x1000
+  // better, 11000x128 and 1x1400000 worse), and 24 MiB on 2 threads streamed measured worse
+  // (16x128256 0.124 -> 0.138).
+  const std::int64_t bytes = 3 * work * static_cast<std::int64_t>(sizeof(S));
+  auto stream_for = [bytes](int threads_used) {
+    return bytes >= (std::int64_t{32} << 20) ||
+           bytes / std::max(1, threads_used) >= (std::int64_t{20} << 20);
+  };
+  const bool stream = stream_for(threads);
   if constexpr (kNative) {
     // Fewer rows than the threads a row's chunks could keep busy: each row's kDotChunk chunks go
     // over the threads, their partial dot products added in chunk order, as one thread adds them
@@ -77,6 +87,7 @@ void RunBackward(Backward kind, const S* g, const S* y, S* dz, const internal::R
     const std::int64_t chunks = (length + chunk - 1) / chunk;
     const int row_threads = internal::ThreadsFor(3 * length, chunks);
     if (contiguous && chunks >= 2 && g_rows.num_rows < row_threads) {
+      const bool stream_rows = stream_for(row_threads);
       std::vector<WideSum> partial(static_cast<std::size_t>(chunks));
       for (std::int64_t r = 0; r < g_rows.num_rows; ++r) {
         std::int64_t go = 0, dzo = 0, yo = 0, unused = 0;
@@ -99,13 +110,13 @@ void RunBackward(Backward kind, const S* g, const S* y, S* dz, const internal::R
             const std::int64_t at = c * chunk;
             if (kind == Backward::kSoftmax) {
               k.softmax_backward(y + yo + at, g + go + at, dz + dzo + at, length_of(c), s, scale,
-                                 stream);
+                                 stream_rows);
             } else {
               k.log_softmax_backward(y + yo + at, g + go + at, dz + dzo + at, length_of(c), s,
                                      scale);
             }
           }
-          if (stream) hwy::FlushStream();
+          if (stream_rows) hwy::FlushStream();
         });
       }
       return;
