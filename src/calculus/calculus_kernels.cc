@@ -63,16 +63,17 @@ HWY_INLINE internal::WideSum DotF32(const float* a, const float* b, std::size_t 
   const DD dd;
   const std::size_t N = hn::Lanes(dd);
   auto s0 = hn::Zero(dd), s1 = hn::Zero(dd), s2 = hn::Zero(dd), s3 = hn::Zero(dd);
-  auto term = [&](std::size_t i) HWY_ATTR {
+  // s + a b in one FMA: the product is exact in f64, so it rounds as the addition alone did.
+  auto add_term = [&](decltype(s0) s, std::size_t i) HWY_ATTR {
     const auto va = LoadWide(a + i, N);
-    return b != nullptr ? hn::Mul(va, LoadWide(b + i, N)) : va;
+    return b != nullptr ? hn::MulAdd(va, LoadWide(b + i, N), s) : hn::Add(s, va);
   };
   std::size_t i = 0;
   for (; i + 4 * N <= n; i += 4 * N) {
-    s0 = hn::Add(s0, term(i));
-    s1 = hn::Add(s1, term(i + N));
-    s2 = hn::Add(s2, term(i + 2 * N));
-    s3 = hn::Add(s3, term(i + 3 * N));
+    s0 = add_term(s0, i);
+    s1 = add_term(s1, i + N);
+    s2 = add_term(s2, i + 2 * N);
+    s3 = add_term(s3, i + 3 * N);
   }
   for (; i < n; i += N) {
     const std::size_t left = n - i;
