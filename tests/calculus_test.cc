@@ -298,6 +298,66 @@ TEST_P(Calculus, BackwardCancellingF32) {
   EXPECT_TRUE(MatchesRel("softmax_backward f32, cancelling " + tag(), dz, want, 1e-6, 1e-30));
 }
 
+// f32 log_softmax_backward runs in f32 lanes where that holds to 3 ulp and redoes the other
+// vectors in f64 lanes (cancellation, out outside [-87, 0], NaN): every element within 3 ulp of
+// the exact dz of the given inputs plus |exp(out) sum(g)| 2^-50 (exp(out) itself rounds in f64:
+// where dz = g - exp(out) sum(g) cancels, as at the target of a confident row under NLL, that is
+// what is left), out of place and in place over g and over out, on random g (~1 vector in 7
+// redone), NLL's g (-1/N at the target, 0 elsewhere: the zeros sit on the check's boundary) and
+// outs beyond the range.
+TEST_P(Calculus, LogSoftmaxBackwardF32Within3Ulp) {
+  std::mt19937_64 rng(41);
+  std::normal_distribution<float> nd(0, 1);
+  for (const std::size_t k : {1, 7, 16, 17, 100, 1000, 1029}) {
+    const std::size_t rows = 9;
+    std::vector<float> z(rows * k), g(rows * k), out(rows * k);
+    for (auto& v : z) v = 3 * nd(rng);
+    for (std::size_t r = 0; r < rows; ++r) {
+      const std::size_t t = r % k;
+      if (r % 3 == 1) z[r * k + t] = 30;  // confident: exp(out_t) = 1 - tiny
+      for (std::size_t i = 0; i < k; ++i) {
+        g[r * k + i] = r % 3 == 0 ? nd(rng) : (i == t ? -1.0f / rows : 0.0f);
+      }
+    }
+    const std::int64_t shape[2] = {Size(rows), Size(k)};
+    ASSERT_TRUE(smx::log_softmax(smx::TensorView<const float>(z.data(), shape),
+                                 smx::TensorView<float>(out.data(), shape))
+                    .ok());
+    if (k >= 16) {  // beyond the f32 lanes' range: not log_softmax outputs, but valid inputs
+      out[5] = -100;
+      out[k + 3] = 2.5f;
+      out[2 * k + 8] = -87.5f;
+    }
+    const std::vector<ld> want = LogSoftmaxBackwardRef(Widen(g), Widen(out), rows, k, 1);
+    for (const int mode : {0, 1, 2}) {  // out of place, in place over g, in place over out
+      std::vector<float> gi = g, oi = out, dz(rows * k, -7.0f);
+      float* dst = mode == 1 ? gi.data() : mode == 2 ? oi.data() : dz.data();
+      ASSERT_TRUE(smx::log_softmax_backward(smx::TensorView<const float>(gi.data(), shape),
+                                            smx::TensorView<const float>(oi.data(), shape),
+                                            smx::TensorView<float>(dst, shape))
+                      .ok());
+      ld worst = 0;  // the error over its allowance
+      std::size_t worst_at = 0;
+      for (std::size_t r = 0; r < rows; ++r) {
+        ld sum_g = 0;
+        for (std::size_t i = 0; i < k; ++i) sum_g += g[r * k + i];
+        for (std::size_t i = r * k; i < (r + 1) * k; ++i) {
+          const float nearest = static_cast<float>(want[i]);
+          const ld ulp = std::max<ld>(
+              std::nextafter(std::fabs(nearest), INFINITY) - std::fabs(nearest), 0x1p-149L);
+          const ld allowed =
+              3 * ulp + std::fabs(std::exp(static_cast<ld>(out[i])) * sum_g) * 0x1p-50L;
+          const ld ratio = std::fabs(dst[i] - want[i]) / allowed;
+          if (!(ratio <= worst)) worst = ratio, worst_at = i;
+        }
+      }
+      EXPECT_LE(worst, 1.0L) << "K=" << k << " mode " << mode << " at " << worst_at << ": got "
+                             << dst[worst_at] << ", exact " << static_cast<double>(want[worst_at])
+                             << " " << tag();
+    }
+  }
+}
+
 TEST_P(Calculus, BackwardCancellingF64) {
   std::mt19937_64 rng(12);
   const std::size_t k = 1000;

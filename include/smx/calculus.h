@@ -19,10 +19,12 @@
 // given inputs, as the golden cases of shared/golden/public.jsonl check, and usually far better:
 // for f32 data the sums are taken in f64 (products exact) and softmax_backward's output pass
 // carries <g, y> as two floats (g - <g, y> formed without rounding <g, y> to one float: within
-// 3 ulp where g_i is near <g, y>), the others in f64; f64 data with compensated sums and
-// products. The sums <g, y> and sum(g) run over the whole
-// axis, -inf entries of out included (their exp is 0). NaN anywhere in a row's inputs makes that
-// row's outputs NaN; nothing leaks into other rows.
+// 3 ulp where g_i is near <g, y>); log_softmax_backward at T = 1 is within 3 ulp plus
+// |exp(out) sum(g)| 2^-50 (f32 lanes where |exp(out) sum(g)| <= |dz|, f64 lanes elsewhere: the
+// second term is exp(out) rounded in f64, which shows only where dz cancels, as at the target of
+// a confident row under NLL); the others in f64; f64 data with compensated sums and products. The
+// sums <g, y> and sum(g) run over the whole axis, -inf entries of out included (their exp is 0).
+// NaN anywhere in a row's inputs makes that row's outputs NaN; nothing leaks into other rows.
 //
 // Shapes: grad, y (or out) and dz have one dtype (f32, f64, f16, bf16: the 16-bit types compute
 // in f32's way) and one shape, any rank <= 8, any axis (negative counts from the end), any
