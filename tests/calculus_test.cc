@@ -622,6 +622,22 @@ TEST(CalculusErrors, BadArgumentsNameTheProblem) {
   EXPECT_TRUE(smx::softmax_jacobian(smx::TensorView<const double>(g, s3),
                                     smx::TensorView<double>(jac, s33))
                   .ok());
+  // In place is the same view; an output that overlaps an input otherwise is an error, with
+  // nothing written.
+  double buf[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  const smx::TensorView<const double> in(buf, s23), other(y, s23);
+  s = smx::softmax_backward(in, other, smx::TensorView<double>(buf + 1, s23));
+  EXPECT_NE(s.message().find("softmax_backward: the output overlaps the gradient without being it"),
+            std::string::npos)
+      << s.message();
+  EXPECT_EQ(buf[1], 2.0) << "nothing may be written on error";
+  s = smx::log_softmax_backward(other, in, smx::TensorView<double>(buf + 2, s23));
+  EXPECT_NE(s.message().find("overlaps the forward output"), std::string::npos) << s.message();
+  const std::int64_t transposed[2] = {1, 2};
+  s = smx::softmax_jvp(other.ref(), in.ref(), smx::TensorView<double>(buf, s23, transposed).ref());
+  EXPECT_NE(s.message().find("softmax_jvp: the output overlaps"), std::string::npos) << s.message();
+  EXPECT_TRUE(smx::softmax_backward(in, other, smx::TensorView<double>(buf, s23)).ok());
+  EXPECT_TRUE(smx::log_softmax_backward(other, in, smx::TensorView<double>(buf, s23)).ok());
 }
 
 TEST(CalculusThreads, SameBitsForAnyThreadCount) {

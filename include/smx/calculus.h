@@ -28,10 +28,11 @@
 //
 // Shapes: grad, y (or out) and dz have one dtype (f32, f64, f16, bf16: the 16-bit types compute
 // in f32's way) and one shape, any rank <= 8, any axis (negative counts from the end), any
-// strides; dz may be grad or y itself (same layout). The temperature must be finite and > 0 (the
-// derivative of the T = 0 limit does not exist). Threads: see runtime.h; fewer rows than threads,
-// each longer than 65536 elements, are each split over the threads in chunks of 65536 (their
-// partial sums take 16 bytes of heap per chunk); the results do not depend on the thread count.
+// strides; dz may be grad or y itself (the same view; any other overlap with them is an error).
+// The temperature must be finite and > 0 (the derivative of the T = 0 limit does not exist).
+// Threads: see runtime.h; fewer rows than threads, each longer than 65536 elements, are each
+// split over the threads in chunks of 65536 (their partial sums take 16 bytes of heap per chunk);
+// the results do not depend on the thread count.
 #ifndef SMX_CALCULUS_H_
 #define SMX_CALCULUS_H_
 

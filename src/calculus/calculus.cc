@@ -197,6 +197,22 @@ Status Backward3(Backward kind, const char* name, const ConstTensorRef& grad,
     return s;
   }
   if (Status s = internal::PlanElementwise(name, y, dz, options.axis, y_rows); !s.ok()) return s;
+  // dz may be either input itself (the same view), not a view that overlaps one otherwise: the
+  // output pass would read elements it had already written.
+  const char* input_names[2] = {"the gradient", "the forward output"};
+  const ConstTensorRef* inputs[2] = {&grad, &y};
+  for (int i = 0; i < 2; ++i) {
+    const ConstTensorRef& in = *inputs[i];
+    bool same = in.data == dz.data && in.layout.rank == dz.layout.rank;
+    for (int d = 0; same && d < in.layout.rank; ++d) {
+      same = in.layout.shape[d] == 1 || in.layout.strides[d] == dz.layout.strides[d];
+    }
+    if (!same && internal::ViewsOverlap(in, dz)) {
+      return Status::InvalidArgument(std::string(name) + ": the output overlaps " + input_names[i] +
+                                     " without being it (in place needs the "
+                                     "same view)");
+    }
+  }
   if (g_rows.num_rows == 0 || g_rows.length == 0) return Status::Ok();
   switch (dz.dtype) {
     case DType::kF32:
