@@ -203,11 +203,7 @@ Status Backward3(Backward kind, const char* name, const ConstTensorRef& grad,
   const ConstTensorRef* inputs[2] = {&grad, &y};
   for (int i = 0; i < 2; ++i) {
     const ConstTensorRef& in = *inputs[i];
-    bool same = in.data == dz.data && in.layout.rank == dz.layout.rank;
-    for (int d = 0; same && d < in.layout.rank; ++d) {
-      same = in.layout.shape[d] == 1 || in.layout.strides[d] == dz.layout.strides[d];
-    }
-    if (!same && internal::ViewsOverlap(in, dz)) {
+    if (!internal::SameView(in, dz) && internal::ViewsOverlap(in, dz)) {
       return Status::InvalidArgument(std::string(name) + ": the output overlaps " + input_names[i] +
                                      " without being it (in place needs the "
                                      "same view)");

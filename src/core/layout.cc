@@ -107,6 +107,15 @@ bool ViewsOverlap(const ConstTensorRef& a, const ConstTensorRef& b) {
   return a0 + a_lo < b0 + b_hi && b0 + b_lo < a0 + a_hi;
 }
 
+bool SameView(const ConstTensorRef& a, const ConstTensorRef& b) {
+  if (a.data != b.data || a.layout.rank != b.layout.rank) return false;
+  for (int d = 0; d < a.layout.rank; ++d) {
+    if (a.layout.shape[d] != b.layout.shape[d]) return false;
+    if (a.layout.shape[d] > 1 && a.layout.strides[d] != b.layout.strides[d]) return false;
+  }
+  return true;
+}
+
 std::string ShapeString(const Layout& layout) {
   std::string s = "[";
   for (int d = 0; d < layout.rank; ++d) {

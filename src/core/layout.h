@@ -48,6 +48,10 @@ Status CheckView(const char* op, const char* name, const Layout& layout, const v
 // without elements overlap nothing.
 bool ViewsOverlap(const ConstTensorRef& a, const ConstTensorRef& b);
 
+// Whether a and b are one view: the same data, rank and shape, and the same strides wherever a
+// dimension has more than one element (what "in place" means for an output and an input).
+bool SameView(const ConstTensorRef& a, const ConstTensorRef& b);
+
 // "[4, 1000]"
 std::string ShapeString(const Layout& layout);
 

@@ -17,13 +17,6 @@ bool SameShape(const Layout& a, const Layout& b) {
   return true;
 }
 
-bool SameStrides(const Layout& a, const Layout& b) {
-  for (int d = 0; d < a.rank; ++d) {
-    if (a.shape[d] > 1 && a.strides[d] != b.strides[d]) return false;
-  }
-  return true;
-}
-
 Status CheckLike(const char* op, const char* name, const ConstTensorRef& logits,
                  const ConstTensorRef& t) {
   if (t.dtype != logits.dtype) {
@@ -65,7 +58,7 @@ Status PlanLoss(const char* op, const ConstTensorRef& logits, const char* other_
   }
   if (grad != nullptr) {
     if (Status s = CheckLike(op, "grad", logits, *grad); !s.ok()) return s;
-    if (grad->data == logits.data && !SameStrides(grad->layout, logits.layout)) {
+    if (grad->data == logits.data && !SameView(logits, *grad)) {
       return Status::InvalidArgument(std::string(op) +
                                      ": grad is the logits' buffer with other strides; in place "
                                      "needs the logits' own layout");
