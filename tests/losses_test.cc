@@ -699,6 +699,26 @@ TEST(LossErrors, BadArgumentsNameTheProblem) {
   const std::int64_t strides[2] = {1, 3};
   s = smx::cross_entropy(zv, target, lv, smx::TensorView<float>(z.data(), s34, strides));
   EXPECT_NE(Message(s).find("in place needs the logits' own layout"), std::string::npos) << Message(s);
+  // A gradient that overlaps an input without being it: an error, nothing written.
+  std::vector<float> shared(13, 0.5f);
+  const smx::TensorView<const float> zs(shared.data(), s34);
+  s = smx::cross_entropy(zs, target, lv, smx::TensorView<float>(shared.data() + 1, s34));
+  EXPECT_NE(Message(s).find("cross_entropy: grad overlaps the logits without being the same view"),
+            std::string::npos)
+      << Message(s);
+  EXPECT_EQ(shared[12], 0.5f) << "nothing may be written on error";
+  s = smx::cross_entropy_probs(zv.ref(), zs.ref(), lv.ref(),
+                               smx::TensorView<float>(shared.data() + 1, s34).ref());
+  EXPECT_NE(Message(s).find("cross_entropy_probs: grad overlaps target"), std::string::npos)
+      << Message(s);
+  s = smx::kl_div_distill(zv.ref(), zs.ref(), lv.ref(),
+                          smx::TensorView<float>(shared.data() + 1, s34).ref());
+  EXPECT_NE(Message(s).find("kl_div_distill: grad overlaps teacher"), std::string::npos)
+      << Message(s);
+  // The same view is in place, for either input.
+  EXPECT_TRUE(smx::cross_entropy_probs(zv.ref(), zs.ref(), lv.ref(),
+                                       smx::TensorView<float>(shared.data(), s34).ref())
+                  .ok());
   double dl = 0;
   s = smx::cross_entropy(zv.ref(), target, smx::TensorView<double>(&dl, {}).ref());
   EXPECT_NE(Message(s).find("loss is f64 but the logits are f32"), std::string::npos) << Message(s);

@@ -5,7 +5,9 @@
 // Each runs in one call over the logits: the loss, and (when `grad` is given) its gradient with
 // respect to the logits, which may be written over the logits themselves (grad.data ==
 // logits.data, same layout): the saved logits are usually dead after the loss, and writing the
-// gradient in place halves the memory a training step touches. Extra memory: one double per row
+// gradient in place halves the memory a training step touches. (The probability targets and the
+// teacher may be grad too; a grad that overlaps an input without being that same view is an
+// error.) Extra memory: one double per row
 // (the per-row losses, summed in a fixed order so that the result does not depend on the thread
 // count); contiguous f32/f64 rows use nothing per logit, other layouts and f16/bf16 stage one
 // row per thread.

@@ -63,6 +63,16 @@ Status PlanLoss(const char* op, const ConstTensorRef& logits, const char* other_
                                      ": grad is the logits' buffer with other strides; in place "
                                      "needs the logits' own layout");
     }
+    // Otherwise grad may be an input itself, not a view that overlaps one: the kernels would
+    // read elements they had already written.
+    const ConstTensorRef* inputs[2] = {&logits, other};
+    const char* names[2] = {"the logits", other_name};
+    for (int i = 0; i < 2; ++i) {
+      if (inputs[i] != nullptr && !SameView(*inputs[i], *grad) && ViewsOverlap(*inputs[i], *grad)) {
+        return Status::InvalidArgument(std::string(op) + ": grad overlaps " + names[i] +
+                                       " without being the same view (in place needs it)");
+      }
+    }
   }
   // Without a gradient, the rows are planned against the logits' own layout (never written).
   const TensorRef self(const_cast<void*>(logits.data), logits.dtype, logits.layout);
