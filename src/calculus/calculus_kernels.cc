@@ -58,30 +58,48 @@ HWY_INLINE void StoreNarrow(hn::Vec<DD> v, T* p, std::size_t n) {
 
 // f32 data: the products are exact in f64 and the sum needs no compensation (its rounding is
 // far below f32's), so four independent accumulators break the chain of additions that bound
-// the loop (4 cycles per vector: 0.5 cycles per element, more than the loads cost).
-HWY_INLINE internal::WideSum DotF32(const float* a, const float* b, std::size_t n) {
-  const DD dd;
-  const std::size_t N = hn::Lanes(dd);
-  auto s0 = hn::Zero(dd), s1 = hn::Zero(dd), s2 = hn::Zero(dd), s3 = hn::Zero(dd);
+// the loop (4 cycles per vector: 0.5 cycles per element, more than the loads cost). A struct, so
+// that the pipelined rows kernel can run one row's dot a step at a time beside another row's
+// output pass and still add in this order.
+class DotF32Sum {
+ public:
+  HWY_INLINE DotF32Sum()
+      : s0_(hn::Zero(DD())), s1_(hn::Zero(DD())), s2_(hn::Zero(DD())), s3_(hn::Zero(DD())) {}
+  // The terms [i, i + 4 N) of a and b (b null: of a alone).
+  HWY_INLINE void Step(const float* a, const float* b, std::size_t i) {
+    s0_ = AddTerm(s0_, a, b, i);
+    s1_ = AddTerm(s1_, a, b, i + N());
+    s2_ = AddTerm(s2_, a, b, i + 2 * N());
+    s3_ = AddTerm(s3_, a, b, i + 3 * N());
+  }
+  // Adds the terms [i, n), then returns the sum of everything added.
+  HWY_INLINE internal::WideSum Finish(const float* a, const float* b, std::size_t i,
+                                      std::size_t n) {
+    for (; i < n; i += N()) {
+      const std::size_t left = n - i;
+      const auto va = LoadWide(a + i, left);
+      s0_ = hn::Add(s0_, b != nullptr ? hn::Mul(va, LoadWide(b + i, left)) : va);
+    }
+    const auto sum = hn::Add(hn::Add(s0_, s1_), hn::Add(s2_, s3_));
+    return {hn::GetLane(hn::SumOfLanes(DD(), sum)), 0.0};
+  }
+  static HWY_INLINE std::size_t N() { return hn::Lanes(DD()); }
+
+ private:
+  using V = hn::Vec<DD>;
   // s + a b in one FMA: the product is exact in f64, so it rounds as the addition alone did.
-  auto add_term = [&](decltype(s0) s, std::size_t i) HWY_ATTR {
-    const auto va = LoadWide(a + i, N);
-    return b != nullptr ? hn::MulAdd(va, LoadWide(b + i, N), s) : hn::Add(s, va);
-  };
+  static HWY_INLINE V AddTerm(V s, const float* a, const float* b, std::size_t i) {
+    const auto va = LoadWide(a + i, N());
+    return b != nullptr ? hn::MulAdd(va, LoadWide(b + i, N()), s) : hn::Add(s, va);
+  }
+  V s0_, s1_, s2_, s3_;
+};
+
+HWY_INLINE internal::WideSum DotF32(const float* a, const float* b, std::size_t n) {
+  DotF32Sum sum;
   std::size_t i = 0;
-  for (; i + 4 * N <= n; i += 4 * N) {
-    s0 = add_term(s0, i);
-    s1 = add_term(s1, i + N);
-    s2 = add_term(s2, i + 2 * N);
-    s3 = add_term(s3, i + 3 * N);
-  }
-  for (; i < n; i += N) {
-    const std::size_t left = n - i;
-    const auto va = LoadWide(a + i, left);
-    s0 = hn::Add(s0, b != nullptr ? hn::Mul(va, LoadWide(b + i, left)) : va);
-  }
-  const auto sum = hn::Add(hn::Add(s0, s1), hn::Add(s2, s3));
-  return {hn::GetLane(hn::SumOfLanes(dd, sum)), 0.0};
+  for (; i + 4 * DotF32Sum::N() <= n; i += 4 * DotF32Sum::N()) sum.Step(a, b, i);
+  return sum.Finish(a, b, i, n);
 }
 
 template <typename T>
@@ -139,49 +157,114 @@ HWY_INLINE std::size_t ForEachWholeVector(std::size_t n, std::size_t N, const F&
 // g_i - s_hi is exact (Sterbenz) and only the last subtraction rounds, so dz keeps the digits
 // that s's rounding to f32 would have cost; elsewhere each step rounds once (dz within 3 ulp).
 // With DotF32, the whole backward measured 0.39 -> 0.25 ns/element at K = 128 (1 thread), 0.30 ->
-// 0.21 on [4096, 1000]. stream: dz written with streaming stores where it is vector-aligned, so
-// that its lines are not first read from memory (BackwardRows::stream).
-HWY_INLINE void SoftmaxBackwardF32(const float* y, const float* g, float* dz, std::size_t n,
-                                   internal::WideSum s, double scale, bool stream = false) {
-  const hn::ScalableTag<float> d;
-  const std::size_t N = hn::Lanes(d);
-  const double total = s.hi + s.lo;
-  const float hi = static_cast<float>(total);
-  const float lo = static_cast<float>((s.hi - static_cast<double>(hi)) + s.lo);
-  const auto s_hi = hn::Set(d, hi), s_lo = hn::Set(d, lo),
-             vscale = hn::Set(d, static_cast<float>(scale));
-  const bool scaled = scale != 1;
-  auto out = [&](hn::Vec<decltype(d)> vy, hn::Vec<decltype(d)> vg) HWY_ATTR {
-    const auto r = hn::Mul(vy, hn::Sub(hn::Sub(vg, s_hi), s_lo));
-    return scaled ? hn::Mul(r, vscale) : r;
-  };
-  // Elements [i, i + count), count < N, through a buffer.
-  auto partial = [&](std::size_t i, std::size_t count) HWY_ATTR {
+// 0.21 on [4096, 1000].
+class BackwardF32Output {
+ public:
+  using D = hn::ScalableTag<float>;
+  using V = hn::Vec<D>;
+
+  HWY_INLINE BackwardF32Output(internal::WideSum s, double scale) : scaled_(scale != 1) {
+    const double total = s.hi + s.lo;
+    const float hi = static_cast<float>(total);
+    s_hi_ = hn::Set(D(), hi);
+    s_lo_ = hn::Set(D(), static_cast<float>((s.hi - static_cast<double>(hi)) + s.lo));
+    scale_ = hn::Set(D(), static_cast<float>(scale));
+  }
+  static HWY_INLINE std::size_t N() { return hn::Lanes(D()); }
+
+  HWY_INLINE V Of(V vy, V vg) const {
+    const V r = hn::Mul(vy, hn::Sub(hn::Sub(vg, s_hi_), s_lo_));
+    return scaled_ ? hn::Mul(r, scale_) : r;
+  }
+  // dz over [i, i + N).
+  HWY_INLINE void Vector(const float* y, const float* g, float* dz, std::size_t i) const {
+    hn::StoreU(Of(hn::LoadU(D(), y + i), hn::LoadU(D(), g + i)), D(), dz + i);
+  }
+  HWY_INLINE void StreamVector(const float* y, const float* g, float* dz, std::size_t i) const {
+    hn::Stream(Of(hn::LoadU(D(), y + i), hn::LoadU(D(), g + i)), D(), dz + i);
+  }
+  // dz over [i, i + count), count < N, through a buffer.
+  HWY_INLINE void Partial(const float* y, const float* g, float* dz, std::size_t i,
+                          std::size_t count) const {
     if (count == 0) return;
-    HWY_ALIGN float by[hn::MaxLanes(decltype(d)())] = {}, bg[hn::MaxLanes(decltype(d)())] = {};
+    HWY_ALIGN float by[hn::MaxLanes(D())] = {}, bg[hn::MaxLanes(D())] = {};
     std::memcpy(by, y + i, count * sizeof(float));
     std::memcpy(bg, g + i, count * sizeof(float));
-    hn::Store(out(hn::Load(d, by), hn::Load(d, bg)), d, by);
+    hn::Store(Of(hn::Load(D(), by), hn::Load(D(), bg)), D(), by);
     std::memcpy(dz + i, by, count * sizeof(float));
-  };
-  std::size_t i = 0;
-  if (stream) {
-    const std::uintptr_t bytes = N * sizeof(float);
+  }
+  // Where streaming stores may start in a row of n at dz (its first vector-aligned element), or
+  // n where they may not (dz not on a float boundary, or no whole aligned vector).
+  static HWY_INLINE std::size_t StreamStart(const float* dz, std::size_t n) {
+    const std::uintptr_t bytes = N() * sizeof(float);
     const std::uintptr_t misalign = reinterpret_cast<std::uintptr_t>(dz) % bytes;
     const std::size_t head =
         misalign == 0 ? 0 : static_cast<std::size_t>((bytes - misalign) / sizeof(float));
-    if (misalign % sizeof(float) == 0 && head + N <= n) {
-      partial(0, head);
-      for (i = head; i + N <= n; i += N) {
-        hn::Stream(out(hn::LoadU(d, y + i), hn::LoadU(d, g + i)), d, dz + i);
-      }
-      return partial(i, n - i);
+    return misalign % sizeof(float) == 0 && head + N() <= n ? head : n;
+  }
+
+ private:
+  V s_hi_, s_lo_, scale_;
+  bool scaled_;
+};
+
+// stream: dz written with streaming stores where it is vector-aligned, so that its lines are not
+// first read from memory (BackwardRows::stream).
+HWY_INLINE void SoftmaxBackwardF32(const float* y, const float* g, float* dz, std::size_t n,
+                                   internal::WideSum s, double scale, bool stream = false) {
+  const BackwardF32Output out(s, scale);
+  const std::size_t N = BackwardF32Output::N();
+  std::size_t i = 0;
+  if (stream) {
+    const std::size_t head = BackwardF32Output::StreamStart(dz, n);
+    if (head < n) {
+      out.Partial(y, g, dz, 0, head);
+      for (i = head; i + N <= n; i += N) out.StreamVector(y, g, dz, i);
+      return out.Partial(y, g, dz, i, n - i);
     }
   }
-  i = ForEachWholeVector(n, N, [&](std::size_t j) HWY_ATTR {
-    hn::StoreU(out(hn::LoadU(d, y + j), hn::LoadU(d, g + j)), d, dz + j);
-  });
-  partial(i, n - i);
+  i = ForEachWholeVector(n, N, [&](std::size_t j) HWY_ATTR { out.Vector(y, g, dz, j); });
+  out.Partial(y, g, dz, i, n - i);
+}
+
+// One row's output pass (y, g, dz, s as SoftmaxBackwardF32) run in the same loop as the next
+// row's dot (Dot(g_next, y_next, n), the same bits): the dot reads its rows from farther caches
+// while the output pass reads what the previous dot left in L1 or L2, and in one loop the two
+// overlap. Returns the next row's dot.
+HWY_INLINE internal::WideSum SoftmaxBackwardF32ThenDot(const float* y, const float* g, float* dz,
+                                                       std::size_t n, internal::WideSum s,
+                                                       double scale, bool stream,
+                                                       const float* y_next, const float* g_next) {
+  const BackwardF32Output out(s, scale);
+  const std::size_t N = BackwardF32Output::N();
+  const std::size_t step = 4 * DotF32Sum::N();  // the dot's step, a whole number of N
+  std::size_t at = stream ? BackwardF32Output::StreamStart(dz, n) : 0;  // the output's position
+  stream = stream && at < n;
+  if (!stream) at = 0;
+  out.Partial(y, g, dz, 0, at);
+  internal::WideSum next;
+  for (std::size_t chunk = 0; chunk < n; chunk += internal::kDotChunk) {
+    const std::size_t count = std::min(internal::kDotChunk, n - chunk);
+    const float* a = g_next + chunk;
+    const float* b = y_next + chunk;
+    DotF32Sum sum;
+    std::size_t i = 0;
+    if (stream) {
+      for (; i + step <= count && at + step <= n; i += step, at += step) {
+        sum.Step(a, b, i);
+        for (std::size_t j = 0; j < step; j += N) out.StreamVector(y, g, dz, at + j);
+      }
+    } else {
+      for (; i + step <= count && at + step <= n; i += step, at += step) {
+        sum.Step(a, b, i);
+        for (std::size_t j = 0; j < step; j += N) out.Vector(y, g, dz, at + j);
+      }
+    }
+    for (; i + step <= count; i += step) sum.Step(a, b, i);
+    internal::Accumulate(next, sum.Finish(a, b, i, count));
+  }
+  SoftmaxBackwardF32(y + at, g + at, dz + at, n - at, s, scale, stream);
+  return next;
 }
 
 // stream: f32 dz written with streaming stores (f64 data ignores it).
@@ -318,16 +401,31 @@ void SoftmaxBackwardRows(const internal::BackwardRows<T>& b, std::size_t begin, 
                            (static_cast<std::size_t>(b.dz_stride) * sizeof(T)) % 64 == 0;
   const bool stream = b.stream && (lines_whole || row_bytes >= 2048);
   const std::size_t ahead = std::max<std::size_t>(1, 16384 / row_bytes);
-  for (std::size_t r = begin; r < end; ++r) {
-    const auto ri = static_cast<std::ptrdiff_t>(r);
-    const T* y = b.y + ri * b.y_stride;
-    const T* g = b.g + ri * b.g_stride;
+  auto y_of = [&](std::size_t r) { return b.y + static_cast<std::ptrdiff_t>(r) * b.y_stride; };
+  auto g_of = [&](std::size_t r) { return b.g + static_cast<std::ptrdiff_t>(r) * b.g_stride; };
+  auto dz_of = [&](std::size_t r) { return b.dz + static_cast<std::ptrdiff_t>(r) * b.dz_stride; };
+  auto prefetch_edges = [&](std::size_t r) {
     if (stream && !lines_whole && r + ahead < end) {
-      const T* far = b.dz + static_cast<std::ptrdiff_t>(r + ahead) * b.dz_stride;
-      PrefetchToL2ForWrite(far);
-      PrefetchToL2ForWrite(far + b.n - 1);
+      PrefetchToL2ForWrite(dz_of(r + ahead));
+      PrefetchToL2ForWrite(dz_of(r + ahead) + b.n - 1);
     }
-    SoftmaxBackward(y, g, b.dz + ri * b.dz_stride, b.n, Dot(g, y, b.n), scale, stream);
+  };
+  if constexpr (sizeof(T) == 4) {
+    if (b.pipelined && begin < end) {
+      internal::WideSum s = Dot(g_of(begin), y_of(begin), b.n);
+      for (std::size_t r = begin; r + 1 < end; ++r) {
+        prefetch_edges(r);
+        s = SoftmaxBackwardF32ThenDot(y_of(r), g_of(r), dz_of(r), b.n, s, scale, stream,
+                                      y_of(r + 1), g_of(r + 1));
+      }
+      SoftmaxBackwardF32(y_of(end - 1), g_of(end - 1), dz_of(end - 1), b.n, s, scale, stream);
+      if (stream) hwy::FlushStream();
+      return;
+    }
+  }
+  for (std::size_t r = begin; r < end; ++r) {
+    prefetch_edges(r);
+    SoftmaxBackward(y_of(r), g_of(r), dz_of(r), b.n, Dot(g_of(r), y_of(r), b.n), scale, stream);
   }
   if (stream) hwy::FlushStream();
 }
