@@ -8,10 +8,13 @@ Prints one JSON object per line ("kind": "info" or "training") and, with --markd
 table. For each shape and thread count the entries (the copy, smx, torch) are warmed up, given a
 batch size, then timed in --rounds rounds with the order rotated each round; figures are medians.
 
-What each entry moves, and the copy it is compared with (half its reads plus writes, copied by
-torch.Tensor.copy_ on the same threads; its OpenMP copy in C++, where numpy.copyto slices handed
-to a Python thread pool took 0.135 ns/element at 2 threads against copy_'s 0.052 and made every
-2-thread "smx / copy" look 2-3x better than it was):
+What each entry moves, and the copy it is compared with (half its reads plus writes): the faster
+of two copies timed beside it, torch.Tensor.copy_ on the same threads (its OpenMP copy in C++)
+and numpy.copyto on one (the C library's memcpy). At 2 threads copy_ is the fast one (numpy.copyto
+slices handed to a Python thread pool took 0.135 ns/element against copy_'s 0.052 and made every
+2-thread "smx / copy" look 2-3x better than it was); at 1 thread memcpy can be (on Emerald Rapids
+0.48 against copy_'s 0.75 ns/element on 16x128256's bytes: glibc's large copies skip the read of
+each destination line that vector stores pay).
   softmax_backward: reads y and g, writes dz (3 floats per element; the copy: 1.5 per element);
   cross_entropy:    reads the logits, writes their gradient (2 per element; the copy: 1), plus one
                     class index per row.
@@ -43,6 +46,11 @@ def copier(x: np.ndarray, y: np.ndarray):
 
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
     return lambda: ty.copy_(tx)
+
+
+def memcpy_copier(x: np.ndarray, y: np.ndarray):
+    """y = x by numpy.copyto: the C library's memcpy, on one thread."""
+    return lambda: np.copyto(y, x)
 
 
 def seconds_of(run, calls: int) -> float:
@@ -115,6 +123,8 @@ def main() -> int:
             entries = {
                 "copy 1.5n": copier(copy_src, copy_dst),
                 "copy n": copier(copy_src[:n], copy_dst[:n]),
+                "memcpy 1.5n": memcpy_copier(copy_src, copy_dst),
+                "memcpy n": memcpy_copier(copy_src[:n], copy_dst[:n]),
                 "smx softmax_backward": lambda: smx.softmax_backward(g, y, out=dz),
                 "torch softmax_backward": lambda: torch._softmax_backward_data(gt, yt, -1,
                                                                                torch.float32),
@@ -125,10 +135,13 @@ def main() -> int:
             }
             sec = time_entries(entries, rounds, args.min_batch_ms * 1e-3)
             ns = {k: v * 1e9 / n for k, v in sec.items()}
-            for op, copy_key in (("softmax_backward", "copy 1.5n"), ("cross_entropy", "copy n")):
+            for op, size in (("softmax_backward", "1.5n"), ("cross_entropy", "n")):
+                copies = {"copy_": ns[f"copy {size}"], "memcpy": ns[f"memcpy {size}"]}
+                copy_by = min(copies, key=copies.get)
                 record = dict(
                     kind="training", op=op, shape=shape, threads=threads, rounds=rounds,
-                    smx_ns=ns[f"smx {op}"], torch_ns=ns[f"torch {op}"], copy_ns=ns[copy_key],
+                    smx_ns=ns[f"smx {op}"], torch_ns=ns[f"torch {op}"], copy_ns=copies[copy_by],
+                    copy_by=copy_by, torch_copy_ns=copies["copy_"], memcpy_ns=copies["memcpy"],
                     smx_softmax_ns=ns["smx softmax"],
                     smx_alloc_ns=ns.get(f"smx {op} alloc"),
                 )
@@ -145,7 +158,9 @@ def main() -> int:
             f"`bench/peers/training.py` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}), "
             f"smx {smx.__version__} ({smx.simd_target()}), torch {torch.__version__}, f32, "
             f"medians of {rounds} rounds, ns per element. The copy moves the same bytes as the op "
-            "(softmax_backward: 1.5 floats per element read and written; cross_entropy: 1).",
+            "(softmax_backward: 1.5 floats per element read and written; cross_entropy: 1): the "
+            "faster of torch's copy_ on the same threads and memcpy (numpy.copyto) on one, marked "
+            "m where memcpy was the faster.",
             "",
             "| op | shape | threads | smx | torch | copy | smx / copy | torch / smx "
             "| smx / smx softmax |",
@@ -154,7 +169,8 @@ def main() -> int:
         for r in rows_out:
             lines.append(
                 f"| {r['op']} | {r['shape']} | {r['threads']} | {r['smx_ns']:.3f} | "
-                f"{r['torch_ns']:.3f} | {r['copy_ns']:.3f} | {r['vs_copy']:.2f} | "
+                f"{r['torch_ns']:.3f} | {r['copy_ns']:.3f}{' m' if r['copy_by'] == 'memcpy' else ''} | "
+                f"{r['vs_copy']:.2f} | "
                 f"{r['speedup_vs_torch']:.1f} | {r['vs_smx_softmax']:.2f} |"
             )
         with open(args.markdown, "w") as f:
