@@ -19,7 +19,7 @@
 #include "calculus/kernels.h"
 #include "core/widen-inl.h"
 #include "softmax/exp-inl.h"
-#include "softmax/row_kernels-inl.h"  // RowMax
+#include "softmax/row_kernels-inl.h"  // RowMax, StreamHead
 
 HWY_BEFORE_NAMESPACE();
 namespace smx::HWY_NAMESPACE {
@@ -193,15 +193,6 @@ class BackwardF32Output {
     hn::Store(Of(hn::Load(D(), by), hn::Load(D(), bg)), D(), by);
     std::memcpy(dz + i, by, count * sizeof(float));
   }
-  // Where streaming stores may start in a row of n at dz (its first vector-aligned element), or
-  // n where they may not (dz not on a float boundary, or no whole aligned vector).
-  static HWY_INLINE std::size_t StreamStart(const float* dz, std::size_t n) {
-    const std::uintptr_t bytes = N() * sizeof(float);
-    const std::uintptr_t misalign = reinterpret_cast<std::uintptr_t>(dz) % bytes;
-    const std::size_t head =
-        misalign == 0 ? 0 : static_cast<std::size_t>((bytes - misalign) / sizeof(float));
-    return misalign % sizeof(float) == 0 && head + N() <= n ? head : n;
-  }
 
  private:
   V s_hi_, s_lo_, scale_;
@@ -216,7 +207,7 @@ HWY_INLINE void SoftmaxBackwardF32(const float* y, const float* g, float* dz, st
   const std::size_t N = BackwardF32Output::N();
   std::size_t i = 0;
   if (stream) {
-    const std::size_t head = BackwardF32Output::StreamStart(dz, n);
+    const std::size_t head = StreamHead(BackwardF32Output::D(), dz, n);
     if (head < n) {
       out.Partial(y, g, dz, 0, head);
       for (i = head; i + N <= n; i += N) out.StreamVector(y, g, dz, i);
@@ -238,7 +229,7 @@ HWY_INLINE internal::WideSum SoftmaxBackwardF32ThenDot(const float* y, const flo
   const BackwardF32Output out(s, scale);
   const std::size_t N = BackwardF32Output::N();
   const std::size_t step = 4 * DotF32Sum::N();  // the dot's step, a whole number of N
-  std::size_t at = stream ? BackwardF32Output::StreamStart(dz, n) : 0;  // the output's position
+  std::size_t at = stream ? StreamHead(BackwardF32Output::D(), dz, n) : 0;  // the output's position
   stream = stream && at < n;
   if (!stream) at = 0;
   out.Partial(y, g, dz, 0, at);

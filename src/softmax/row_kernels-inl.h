@@ -363,6 +363,18 @@ internal::ExpSum ChunkOwnMaxExpSum(const T* x, T* out, std::size_t n,
              : ExpSumFor<false, true, false, kOwn, T>(x, out, n, T(0), T(0), temp, ahead, nullptr);
 }
 
+// Where streaming stores to dst may start: the elements before its first vector-aligned one, or
+// n where no whole aligned vector fits in [0, n) or dst is not aligned to its type.
+template <class D>
+HWY_INLINE std::size_t StreamHead(D d, const hn::TFromD<D>* dst, std::size_t n) {
+  using T = hn::TFromD<D>;
+  const std::uintptr_t bytes = hn::Lanes(d) * sizeof(T);
+  const std::uintptr_t misalign = reinterpret_cast<std::uintptr_t>(dst) % bytes;
+  const std::size_t head =
+      misalign == 0 ? 0 : static_cast<std::size_t>((bytes - misalign) / sizeof(T));
+  return misalign % sizeof(T) == 0 && head + hn::Lanes(d) <= n ? head : n;
+}
+
 // Applies `op` to every vector of src and writes dst; the tail goes through a buffer.
 // kStream: non-temporal stores for the vector-aligned middle of dst, for outputs larger than the
 // caches, so that writing dst does not first read each of its lines from memory (measured on
@@ -375,10 +387,7 @@ HWY_INLINE void TransformRow(D d, const hn::TFromD<D>* src, hn::TFromD<D>* dst, 
   const std::size_t N = hn::Lanes(d);
   std::size_t i = 0;
   if constexpr (kStream) {
-    const std::uintptr_t bytes = N * sizeof(T);
-    const std::uintptr_t misalign = reinterpret_cast<std::uintptr_t>(dst) % bytes;
-    std::size_t head = misalign == 0 ? 0 : static_cast<std::size_t>((bytes - misalign) / sizeof(T));
-    if (misalign % sizeof(T) != 0 || head > n) head = n;  // dst not even T-aligned: no streaming
+    const std::size_t head = StreamHead(d, dst, n);
     if (head > 0) TransformRow(d, src, dst, head, op);
     for (i = head; i + N <= n; i += N) hn::Stream(op(hn::LoadU(d, src + i)), d, dst + i);
     if (i < n) TransformRow(d, src + i, dst + i, n - i, op);
