@@ -1,7 +1,7 @@
 // The f32 rows kernel of softmax's backward called directly on every target, pipelined (each
-// row's output pass in one loop with the next row's dot) against the same rows unpipelined: the
-// pipelined loop must give the same bits, whatever the driver's choice on this CPU's L2. The
-// unpipelined kernel is checked against the reference in calculus_test.cc.
+// row's output pass, whole or its second half, in one loop with the next row's dot) against the
+// same rows unpipelined: the pipelined loop must give the same bits, whatever the driver's choice
+// on this CPU's L2. The unpipelined kernel is checked against the reference in calculus_test.cc.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -63,8 +63,10 @@ TEST_P(CalculusRowsKernel, PipelinedRowsGiveTheSameBits) {
               const std::size_t stride = over == "g"   ? g_stride
                                          : over == "y" ? y_stride
                                                        : dz_stride;
-              std::vector<float> out[2];
-              for (int pipelined = 0; pipelined < 2; ++pipelined) {
+              // Unpipelined, then pipelined from element 0 and from half the row.
+              const std::size_t from[3] = {n, 0, n / 2};
+              std::vector<float> out[3];
+              for (int variant = 0; variant < 3; ++variant) {
                 // 64-byte aligned storage with a guard before dz and after its last row.
                 std::vector<float> storage(rows * stride + 64, kGuard);
                 auto* base = storage.data() + 16;
@@ -83,18 +85,21 @@ TEST_P(CalculusRowsKernel, PipelinedRowsGiveTheSameBits) {
                                                          static_cast<std::ptrdiff_t>(stride),
                                                          n};
                 block.stream = stream;
-                block.pipelined = pipelined == 1;
+                block.pipeline_from = from[variant];
                 // Rows [0, 1) and [1, 3) in two calls: a range that starts past row 0.
                 kernels.softmax_backward_rows(block, 0, 1, scale);
                 kernels.softmax_backward_rows(block, 1, rows, scale);
                 EXPECT_EQ(dz[-1], kGuard) << label << ": wrote before dz";
                 EXPECT_EQ(dz[(rows - 1) * stride + n], kGuard) << label << ": wrote past dz";
                 for (std::size_t r = 0; r < rows; ++r) {
-                  out[pipelined].insert(out[pipelined].end(), dz + r * stride, dz + r * stride + n);
+                  out[variant].insert(out[variant].end(), dz + r * stride, dz + r * stride + n);
                 }
               }
-              ASSERT_TRUE(BitwiseEqual(label + ", pipelined vs not", out[1].data(), out[0].data(),
-                                       out[0].size()));
+              for (int variant = 1; variant < 3; ++variant) {
+                ASSERT_TRUE(BitwiseEqual(
+                    label + ", pipelined from " + std::to_string(from[variant]) + " vs not",
+                    out[variant].data(), out[0].data(), out[0].size()));
+              }
             }
           }
         }

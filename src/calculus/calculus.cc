@@ -130,14 +130,25 @@ void RunBackward(Backward kind, const S* g, const S* y, S* dz, const internal::R
       internal::BackwardRows<C> block{
           y, g, dz, y_row_stride, g_row_stride, dz_row_stride, static_cast<std::size_t>(length)};
       block.stream = stream;
-      // Pipelined where two rows of y and g fill at most 3/4 of L2: the next row's dot must not
-      // evict this row's y and g before its output pass reads them again. 1 thread, Emerald
-      // Rapids (2 MiB L2), against a memcpy of the same bytes, plain -> pipelined: [4096, 1000]
-      // 1.06 -> 0.97, [512, 32000] 1.11 -> 0.99, [2048, 8192] 1.10 -> 1.02, [32, 64128] 1.22 ->
-      // 1.10, [24, 85504] 1.27 -> 1.13; past it no gain ([20, 102605] 1.27 -> 1.21), and at 2
-      // MiB a loss ([16, 128256] at 2 threads 1.31 -> 1.60).
-      block.pipelined = std::is_same_v<S, float> && kind == Backward::kSoftmax &&
-                        4 * 4 * length <= internal::L2CacheBytes() / 4 * 3;
+      // Pipelined, whole rows, where two rows of y and g fill at most 3/4 of L2: the next row's
+      // dot must not evict this row's y and g before its output pass reads them again. 1
+      // thread, Emerald Rapids (2 MiB L2), against a memcpy of the same bytes, plain ->
+      // pipelined: [4096, 1000] 1.06 -> 0.97, [512, 32000] 1.11 -> 0.99, [2048, 8192] 1.10 ->
+      // 1.02, [32, 64128] 1.22 -> 1.10, [24, 85504] 1.27 -> 1.13; past it no gain ([20, 102605]
+      // 1.27 -> 1.21), and at 2 MiB a loss ([16, 128256] at 2 threads 1.31 -> 1.60). Up to a
+      // row in half of L2, only the second half of each output pass runs beside the first half
+      // of the next dot: the reads between a row's two passes stay one row's, as unpipelined
+      // ([16, 128256] 1.22-1.26 -> 1.13-1.16, [20, 102605] 1.22 -> 1.14-1.18; at 2 threads
+      // 1.23-1.26 -> 1.26-1.29; rows of 2 MiB 1.28 -> 1.34, so they stay unpipelined).
+      if (std::is_same_v<S, float> && kind == Backward::kSoftmax) {
+        const std::int64_t row_bytes = 2 * std::int64_t{sizeof(float)} * length;  // y and g
+        const std::int64_t l2 = internal::L2CacheBytes();
+        if (2 * row_bytes <= l2 / 4 * 3) {
+          block.pipeline_from = 0;
+        } else if (row_bytes <= l2 / 2) {
+          block.pipeline_from = static_cast<std::size_t>(length / 2);
+        }
+      }
       const auto run =
           kind == Backward::kSoftmax ? k.softmax_backward_rows : k.log_softmax_backward_rows;
       internal::ParallelFor(g_rows.num_rows, threads, [&](std::int64_t begin, std::int64_t end) {

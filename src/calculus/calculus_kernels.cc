@@ -218,14 +218,15 @@ HWY_INLINE void SoftmaxBackwardF32(const float* y, const float* g, float* dz, st
   out.Partial(y, g, dz, i, n - i);
 }
 
-// One row's output pass (y, g, dz, s as SoftmaxBackwardF32) run in the same loop as the next
-// row's dot (Dot(g_next, y_next, n), the same bits): the dot reads its rows from farther caches
-// while the output pass reads what the previous dot left in L1 or L2, and in one loop the two
-// overlap. Returns the next row's dot.
+// One row's output pass (y, g, dz, s as SoftmaxBackwardF32), from about element fused_from on
+// (the vector there) run in the same loop as the next row's dot (Dot(g_next, y_next, n), the
+// same bits): the dot reads its rows from farther caches while the output pass reads what the
+// previous dot left in L1 or L2, and in one loop the two overlap. Returns the next row's dot.
 HWY_INLINE internal::WideSum SoftmaxBackwardF32ThenDot(const float* y, const float* g, float* dz,
                                                        std::size_t n, internal::WideSum s,
                                                        double scale, bool stream,
-                                                       const float* y_next, const float* g_next) {
+                                                       const float* y_next, const float* g_next,
+                                                       std::size_t fused_from = 0) {
   const BackwardF32Output out(s, scale);
   const std::size_t N = BackwardF32Output::N();
   const std::size_t step = 4 * DotF32Sum::N();  // the dot's step, a whole number of N
@@ -233,6 +234,11 @@ HWY_INLINE internal::WideSum SoftmaxBackwardF32ThenDot(const float* y, const flo
   stream = stream && at < n;
   if (!stream) at = 0;
   out.Partial(y, g, dz, 0, at);
+  if (fused_from > at) {  // the output pass alone up to a vector boundary
+    const std::size_t end = at + (std::min(fused_from, n) - at) / N * N;
+    SoftmaxBackwardF32(y + at, g + at, dz + at, end - at, s, scale, stream);
+    at = end;
+  }
   internal::WideSum next;
   for (std::size_t chunk = 0; chunk < n; chunk += internal::kDotChunk) {
     const std::size_t count = std::min(internal::kDotChunk, n - chunk);
@@ -402,12 +408,12 @@ void SoftmaxBackwardRows(const internal::BackwardRows<T>& b, std::size_t begin, 
     }
   };
   if constexpr (sizeof(T) == 4) {
-    if (b.pipelined && begin < end) {
+    if (b.pipeline_from < b.n && begin < end) {
       internal::WideSum s = Dot(g_of(begin), y_of(begin), b.n);
       for (std::size_t r = begin; r + 1 < end; ++r) {
         prefetch_edges(r);
         s = SoftmaxBackwardF32ThenDot(y_of(r), g_of(r), dz_of(r), b.n, s, scale, stream,
-                                      y_of(r + 1), g_of(r + 1));
+                                      y_of(r + 1), g_of(r + 1), b.pipeline_from);
       }
       SoftmaxBackwardF32(y_of(end - 1), g_of(end - 1), dz_of(end - 1), b.n, s, scale, stream);
       if (stream) hwy::FlushStream();

@@ -44,10 +44,11 @@ struct BackwardRows {
   // bytes: [512, 32000] 1.25 -> 1.08, [2048, 8192] 1.2 -> 1.09, [32768, 128] 1.0 -> 0.8,
   // [1, 16777216] 1.6 -> 1.4; [4096, 1000] alike).
   bool stream = false;
-  // f32 softmax only: each row's output pass runs in one loop with the next row's dot, so that
-  // the dot's reads from farther caches overlap the output pass (SoftmaxBackwardF32ThenDot). The
-  // driver sets it where two rows of y and g stay in L2 between a row's two passes.
-  bool pipelined = false;
+  // f32 softmax only: each row's output pass from element pipeline_from on runs in one loop with
+  // the next row's dot, so that the dot's reads from farther caches overlap the output pass
+  // (SoftmaxBackwardF32ThenDot); n or more: one row's passes after the other's. The driver sets
+  // it by how much of the rows' y and g L2 holds.
+  std::size_t pipeline_from = static_cast<std::size_t>(-1);
 };
 
 template <typename T>
