@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "calculus/kernels.h"
 #include "core/widen-inl.h"
@@ -226,7 +227,7 @@ HWY_INLINE internal::WideSum SoftmaxBackwardF32ThenDot(const float* y, const flo
                                                        std::size_t n, internal::WideSum s,
                                                        double scale, bool stream,
                                                        const float* y_next, const float* g_next,
-                                                       std::size_t fused_from = 0) {
+                                                       std::size_t fused_from) {
   const BackwardF32Output out(s, scale);
   const std::size_t N = BackwardF32Output::N();
   const std::size_t step = 4 * DotF32Sum::N();  // the dot's step, a whole number of N
@@ -246,16 +247,23 @@ HWY_INLINE internal::WideSum SoftmaxBackwardF32ThenDot(const float* y, const flo
     const float* b = y_next + chunk;
     DotF32Sum sum;
     std::size_t i = 0;
+    // The fused loop, with the store chosen at compile time.
+    auto fused = [&](auto streamed) HWY_ATTR {
+      for (; i + step <= count && at + step <= n; i += step, at += step) {
+        sum.Step(a, b, i);
+        for (std::size_t j = 0; j < step; j += N) {
+          if constexpr (decltype(streamed)::value) {
+            out.StreamVector(y, g, dz, at + j);
+          } else {
+            out.Vector(y, g, dz, at + j);
+          }
+        }
+      }
+    };
     if (stream) {
-      for (; i + step <= count && at + step <= n; i += step, at += step) {
-        sum.Step(a, b, i);
-        for (std::size_t j = 0; j < step; j += N) out.StreamVector(y, g, dz, at + j);
-      }
+      fused(std::true_type());
     } else {
-      for (; i + step <= count && at + step <= n; i += step, at += step) {
-        sum.Step(a, b, i);
-        for (std::size_t j = 0; j < step; j += N) out.Vector(y, g, dz, at + j);
-      }
+      fused(std::false_type());
     }
     for (; i + step <= count; i += step) sum.Step(a, b, i);
     internal::Accumulate(next, sum.Finish(a, b, i, count));
