@@ -173,6 +173,17 @@ class BackwardF32Output {
   }
   static HWY_INLINE std::size_t N() { return hn::Lanes(D()); }
 
+  // The output of a vector whose first `lanes` lanes end one row (a's s) and whose others begin
+  // the next (b's s); a and b have the same scale.
+  static HWY_INLINE BackwardF32Output Joined(const BackwardF32Output& a, const BackwardF32Output& b,
+                                             std::size_t lanes) {
+    const auto first = hn::FirstN(D(), lanes);
+    BackwardF32Output joined = b;
+    joined.s_hi_ = hn::IfThenElse(first, a.s_hi_, b.s_hi_);
+    joined.s_lo_ = hn::IfThenElse(first, a.s_lo_, b.s_lo_);
+    return joined;
+  }
+
   HWY_INLINE V Of(V vy, V vg) const {
     const V r = hn::Mul(vy, hn::Sub(hn::Sub(vg, s_hi_), s_lo_));
     return scaled_ ? hn::Mul(r, scale_) : r;
@@ -220,14 +231,14 @@ HWY_INLINE void SoftmaxBackwardF32(const float* y, const float* g, float* dz, st
 }
 
 // One row's output pass (y, g, dz, s as SoftmaxBackwardF32), from about element fused_from on
-// (the vector there) run in the same loop as the next row's dot (Dot(g_next, y_next, n), the
+// (the vector there) run in the same loop as the next row's dot (Dot(g_next, y_next, n_next), the
 // same bits): the dot reads its rows from farther caches while the output pass reads what the
 // previous dot left in L1 or L2, and in one loop the two overlap. Returns the next row's dot.
 HWY_INLINE internal::WideSum SoftmaxBackwardF32ThenDot(const float* y, const float* g, float* dz,
                                                        std::size_t n, internal::WideSum s,
                                                        double scale, bool stream,
                                                        const float* y_next, const float* g_next,
-                                                       std::size_t fused_from) {
+                                                       std::size_t n_next, std::size_t fused_from) {
   const BackwardF32Output out(s, scale);
   const std::size_t N = BackwardF32Output::N();
   const std::size_t step = 4 * DotF32Sum::N();  // the dot's step, a whole number of N
@@ -241,8 +252,8 @@ HWY_INLINE internal::WideSum SoftmaxBackwardF32ThenDot(const float* y, const flo
     at = end;
   }
   internal::WideSum next;
-  for (std::size_t chunk = 0; chunk < n; chunk += internal::kDotChunk) {
-    const std::size_t count = std::min(internal::kDotChunk, n - chunk);
+  for (std::size_t chunk = 0; chunk < n_next; chunk += internal::kDotChunk) {
+    const std::size_t count = std::min(internal::kDotChunk, n_next - chunk);
     const float* a = g_next + chunk;
     const float* b = y_next + chunk;
     DotF32Sum sum;
@@ -392,6 +403,57 @@ HWY_INLINE void LogSoftmaxBackward(const T* out, const T* g, T* dz, std::size_t 
   LogSoftmaxBackwardWide(out, g, dz, n, sum_g, scale);
 }
 
+// Pipelined f32 rows [begin, end) under 2 KiB that follow one another in y, g and dz (all three
+// at stride n >= N) with streamed dz off vector boundaries, as NumPy's arrays are (16 bytes past
+// a line): each row's partial first and last vectors would be ordinary stores, and each such line
+// a read from memory. Here the block's dz is streamed as one array: the vector where one row ends
+// and the next begins is computed once, each lane with its own row's s, and only the block's
+// first and last partial vectors are ordinary stores. [32768, 128], 1 thread, against a memcpy
+// of the same bytes: 1.10-1.13 unstreamed, 1.6 streamed with partial stores at each row's ends,
+// 1.0-1.02 joined (0.95 with dz on a line); from NumPy 1.13 -> 0.92. Longer rows lose nothing
+// to their ends ([16, 128256] joined: 1.27-1.31, each row's ends apart: 1.21-1.24).
+HWY_INLINE void SoftmaxBackwardF32JoinedRows(const internal::BackwardRows<float>& b,
+                                             std::size_t begin, std::size_t end, double scale) {
+  const std::size_t n = b.n, N = BackwardF32Output::N();
+  const auto first_row = static_cast<std::ptrdiff_t>(begin * n);
+  const float* y = b.y + first_row;
+  const float* g = b.g + first_row;
+  float* dz = b.dz + first_row;
+  const std::size_t vector_bytes = N * sizeof(float);
+  // Elements from dz to the first vector boundary (every boundary is `head` mod N).
+  const std::size_t head = (vector_bytes - reinterpret_cast<std::uintptr_t>(dz) % vector_bytes) %
+                           vector_bytes / sizeof(float);
+  internal::WideSum s = Dot(g, y, n);
+  BackwardF32Output(s, scale).Partial(y, g, dz, 0, head);
+  for (std::size_t row = begin, at = 0; row < end; ++row, at += n) {
+    // [whole, whole_end): this row's whole vectors; the part before them ended the last vector.
+    const std::size_t whole = at + (head + N - at % N) % N;
+    const std::size_t whole_end = whole + (at + n - whole) / N * N;
+    const bool last = row + 1 == end;
+    internal::WideSum next;
+    if (last) {
+      SoftmaxBackwardF32(y + whole, g + whole, dz + whole, whole_end - whole, s, scale, true);
+    } else {
+      const std::size_t fused_from =
+          b.pipeline_from > whole - at ? b.pipeline_from - (whole - at) : 0;
+      next = SoftmaxBackwardF32ThenDot(y + whole, g + whole, dz + whole, whole_end - whole, s,
+                                       scale, true, y + at + n, g + at + n, n, fused_from);
+    }
+    const std::size_t lanes = at + n - whole_end;  // this row's part of the vector at whole_end
+    if (lanes > 0) {
+      const BackwardF32Output out(s, scale);
+      if (last) {
+        out.Partial(y, g, dz, whole_end, lanes);
+      } else {
+        BackwardF32Output::Joined(out, BackwardF32Output(next, scale), lanes)
+            .StreamVector(y, g, dz, whole_end);
+      }
+    }
+    s = next;
+  }
+  hwy::FlushStream();
+}
+
 // The rows kernels: both passes of each row, inlined.
 template <typename T>
 void SoftmaxBackwardRows(const internal::BackwardRows<T>& b, std::size_t begin, std::size_t end,
@@ -400,7 +462,8 @@ void SoftmaxBackwardRows(const internal::BackwardRows<T>& b, std::size_t begin, 
   // neighbours, written by ordinary stores: each a read of that line from memory. Those lines
   // are prefetched for write 16 KiB of rows ahead (K = 128, dz 16 bytes past a line, 1 thread:
   // 0.89 -> 0.35 ns/element), and rows under 2 KiB stream only where every row starts on a line
-  // (there 0.24-0.30 unstreamed against 0.32-0.35; [4096, 1000] 0.35-0.50 -> 0.23-0.26).
+  // (there 0.24-0.30 unstreamed against 0.32-0.35; [4096, 1000] 0.35-0.50 -> 0.23-0.26) or where
+  // the rows follow one another (SoftmaxBackwardF32JoinedRows).
   const std::size_t row_bytes = b.n * sizeof(T);
   const bool lines_whole = reinterpret_cast<std::uintptr_t>(b.dz) % 64 == 0 &&
                            (static_cast<std::size_t>(b.dz_stride) * sizeof(T)) % 64 == 0;
@@ -416,12 +479,18 @@ void SoftmaxBackwardRows(const internal::BackwardRows<T>& b, std::size_t begin, 
     }
   };
   if constexpr (sizeof(T) == 4) {
+    const auto n = static_cast<std::ptrdiff_t>(b.n);
+    if (b.pipeline_from < b.n && begin < end && b.stream && !lines_whole && row_bytes < 2048 &&
+        b.n >= BackwardF32Output::N() && b.y_stride == n && b.g_stride == n && b.dz_stride == n &&
+        reinterpret_cast<std::uintptr_t>(b.dz) % sizeof(float) == 0) {
+      return SoftmaxBackwardF32JoinedRows(b, begin, end, scale);
+    }
     if (b.pipeline_from < b.n && begin < end) {
       internal::WideSum s = Dot(g_of(begin), y_of(begin), b.n);
       for (std::size_t r = begin; r + 1 < end; ++r) {
         prefetch_edges(r);
         s = SoftmaxBackwardF32ThenDot(y_of(r), g_of(r), dz_of(r), b.n, s, scale, stream,
-                                      y_of(r + 1), g_of(r + 1), b.pipeline_from);
+                                      y_of(r + 1), g_of(r + 1), b.n, b.pipeline_from);
       }
       SoftmaxBackwardF32(y_of(end - 1), g_of(end - 1), dz_of(end - 1), b.n, s, scale, stream);
       if (stream) hwy::FlushStream();
