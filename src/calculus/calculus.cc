@@ -67,17 +67,21 @@ void RunBackward(Backward kind, const S* g, const S* y, S* dz, const internal::R
                           y_rows.x_stride == 1;
   const std::int64_t work = g_rows.num_rows * length;
   const int threads = internal::ThreadsFor(3 * work, g_rows.num_rows);
-  // f32 dz goes out with streaming stores where y, g and dz would not stay in the last-level
-  // cache (32 MiB on the Zen 5 this was measured on): all three past it, or one thread's share
-  // past 20 MiB. Below that, dz's lines, read for ownership, evicted the y and g that the output
-  // pass reads again (1 thread, ns/element, ordinary -> streamed: 16x128256 0.25 -> 0.19,
-  // 2048x1000 0.47 -> 0.27, 1x2000000 0.24 -> 0.19); at 16-17 MB it was a draw (1400x1000
-  // better, 11000x128 and 1x1400000 worse), and 24 MiB on 2 threads streamed measured worse
-  // (16x128256 0.124 -> 0.138).
+  // f32 dz goes out with streaming stores where y, g and dz would not stay in the caches: all
+  // three past 32 MiB, or one thread's share past 4 L2s (20 MiB at most). Below that, dz's
+  // lines, read for ownership, evict the y and g that the output pass reads again. On a Zen 5
+  // (1 MiB L2, 32 MiB L3; 1 thread, ns/element, ordinary -> streamed): 16x128256 0.25 -> 0.19,
+  // 2048x1000 0.47 -> 0.27, 1x2000000 0.24 -> 0.19; at 16-17 MB a draw, and 24 MiB on 2
+  // threads 0.124 -> 0.138. On an Emerald Rapids (2 MiB L2, 260 MB L3, where ordinary stores'
+  // reads for ownership come from a slower L3), against a memcpy of the same bytes: [16, 128256]
+  // at 2 threads (12 MB each) 1.27-1.40 -> 1.09-1.16, [8, 128256] 1 thread 1.39 -> 1.14,
+  // [1024, 1000] 1.13 -> 0.93 (1 and 2 threads), [512, 1000] (6 MB) 1.11 -> 0.90.
   const std::int64_t bytes = 3 * work * static_cast<std::int64_t>(sizeof(S));
-  auto stream_for = [bytes](int threads_used) {
+  const std::int64_t per_thread_limit =
+      std::min(std::int64_t{20} << 20, 4 * internal::L2CacheBytes());
+  auto stream_for = [bytes, per_thread_limit](int threads_used) {
     return bytes >= (std::int64_t{32} << 20) ||
-           bytes / std::max(1, threads_used) >= (std::int64_t{20} << 20);
+           bytes / std::max(1, threads_used) >= per_thread_limit;
   };
   const bool stream = stream_for(threads);
   if constexpr (kNative) {
