@@ -39,7 +39,10 @@ std::vector<std::int64_t> Offsets(const Dims& shape, const Dims& strides) {
 
 std::string DimsString(const Dims& d) {
   std::string s = "[";
-  for (std::size_t i = 0; i < d.size(); ++i) s += (i ? "," : "") + std::to_string(d[i]);
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    if (i > 0) s += ",";
+    s += std::to_string(d[i]);
+  }
   return s + "]";
 }
 

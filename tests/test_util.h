@@ -255,9 +255,12 @@ template <typename T>
       ok = std::isfinite(g) && std::fabs(g - w) <= std::fmax(ld(abs), ld(rel) * std::fabs(w));
     }
     if (!ok && bad++ == 0) {
-      char want_text[40];
-      std::snprintf(want_text, sizeof want_text, "%.17Lg", w);
-      first = "[" + std::to_string(i) + "] got " + Describe(got[i]) + ", want " + want_text;
+      // Formatted in one call: building it with std::string's + tripped GCC 12's -Wrestrict (a
+      // false positive, GCC bug 105651).
+      char text[160];
+      std::snprintf(text, sizeof text, "[%zu] got %s, want %.17Lg", i, Describe(got[i]).c_str(),
+                    w);
+      first = text;
     }
   }
   if (bad == 0) return ::testing::AssertionSuccess();

@@ -241,8 +241,8 @@ int RunBench(Args raw_args) {
     std::printf("smx %s bench: f32, last axis, SIMD target %s, %u hardware cores\n", smx::version(),
                 smx::simd_target(), std::thread::hardware_concurrency());
     std::printf(
-        "median of %d batches; copy = a plain copy of the same rows x cols floats on the "
-        "same threads\n\n",
+        "median of %d batches; copy = a plain copy of the bytes the op moves (half of them read, "
+        "half written) on the same threads\n\n",
         args.reps);
     std::printf("%-13s %-17s %7s %12s %13s %9s %9s %11s\n", "shape", "op", "threads",
                 "smx ns/elem", "copy ns/elem", "smx/copy", "smx GB/s", "extra heap");
