@@ -34,7 +34,9 @@ TEST_P(CalculusRowsKernel, PipelinedRowsGiveTheSameBits) {
   for (const std::size_t n : {1, 15, 16, 17, 31, 32, 33, 100, 1000, 65535, 65536, 65537, 131109}) {
     for (const bool packed : {false, true}) {
       // packed: each array's rows follow one another, where a streamed dz off its lines is streamed
-      // across the rows' ends (the block [1, 4) then has two such ends).
+      // across the rows' ends (the block [1, 4) then has two such ends); only rows under 2 KiB
+      // are, so longer ones are not packed here.
+      if (packed && n * sizeof(float) >= 2048) continue;
       const std::size_t rows = packed ? 4 : 3, y_stride = packed ? n : n + 1,
                         g_stride = packed ? n : n + 2, dz_stride = packed ? n : n + 16;
       std::vector<float> y(rows * y_stride), g(rows * g_stride);
