@@ -61,18 +61,24 @@ HWY_INLINE void StoreNarrow(hn::Vec<DD> v, T* p, std::size_t n) {
 // far below f32's), so four independent accumulators break the chain of additions that bound
 // the loop (4 cycles per vector: 0.5 cycles per element, more than the loads cost). A struct, so
 // that the pipelined rows kernel can run one row's dot a step at a time beside another row's
-// output pass and still add in this order. Each step asks for the lines 4 KiB ahead into L2: the
-// hardware's prefetchers alone left the dot waiting on L3 (Emerald Rapids, 1 thread, softmax
-// backward against a memcpy of the same bytes, rotated in one process, medians of 9: [512, 32000]
-// 0.94 -> 0.83, [2048, 8192] 1.00 -> 0.85, [32768, 128] 1.20 -> 1.06, [16, 128256] 1.22-1.26 ->
-// 1.15-1.18, [1, 16777216] 1.43 -> 1.32; 2 threads alike; 2 KiB ahead alike).
+// output pass and still add in this order. With `prefetch` (data beyond the caches) each step
+// asks for the lines 4 KiB ahead into L2: the hardware's prefetchers alone left the dot waiting on
+// L3 (Emerald Rapids, 1 thread, softmax backward against a memcpy of the same bytes, rotated in
+// one process, medians of 9: [512, 32000] 0.94 -> 0.83, [2048, 8192] 1.00 -> 0.85, [32768, 128]
+// 1.20 -> 1.06, [16, 128256] 1.22-1.26 -> 1.15-1.18, [1, 16777216] 1.43 -> 1.32; 2 threads
+// alike; 2 KiB ahead alike). On data in L2 the prefetches cost ([8, 8192]: 0.19 -> 0.24
+// ns/element).
 class DotF32Sum {
  public:
-  HWY_INLINE DotF32Sum()
-      : s0_(hn::Zero(DD())), s1_(hn::Zero(DD())), s2_(hn::Zero(DD())), s3_(hn::Zero(DD())) {}
+  HWY_INLINE explicit DotF32Sum(bool prefetch)
+      : s0_(hn::Zero(DD())),
+        s1_(hn::Zero(DD())),
+        s2_(hn::Zero(DD())),
+        s3_(hn::Zero(DD())),
+        prefetch_(prefetch) {}
   // The terms [i, i + 4 N) of a and b (b null: of a alone).
   HWY_INLINE void Step(const float* a, const float* b, std::size_t i) {
-    for (std::size_t line = 0; line < 4 * N() * sizeof(float); line += 64) {
+    for (std::size_t line = 0; prefetch_ && line < 4 * N() * sizeof(float); line += 64) {
       PrefetchToL2(reinterpret_cast<const char*>(a + i) + kAheadBytes + line);
       if (b != nullptr) PrefetchToL2(reinterpret_cast<const char*>(b + i) + kAheadBytes + line);
     }
@@ -103,18 +109,19 @@ class DotF32Sum {
     return b != nullptr ? hn::MulAdd(va, LoadWide(b + i, N()), s) : hn::Add(s, va);
   }
   V s0_, s1_, s2_, s3_;
+  bool prefetch_;
 };
 
-HWY_INLINE internal::WideSum DotF32(const float* a, const float* b, std::size_t n) {
-  DotF32Sum sum;
+HWY_INLINE internal::WideSum DotF32(const float* a, const float* b, std::size_t n, bool prefetch) {
+  DotF32Sum sum(prefetch);
   std::size_t i = 0;
   for (; i + 4 * DotF32Sum::N() <= n; i += 4 * DotF32Sum::N()) sum.Step(a, b, i);
   return sum.Finish(a, b, i, n);
 }
 
 template <typename T>
-HWY_INLINE internal::WideSum DotOfChunk(const T* a, const T* b, std::size_t n) {
-  if constexpr (sizeof(T) == 4) return DotF32(a, b, n);
+HWY_INLINE internal::WideSum DotOfChunk(const T* a, const T* b, std::size_t n, bool prefetch) {
+  if constexpr (sizeof(T) == 4) return DotF32(a, b, n, prefetch);
   const DD dd;
   const std::size_t N = hn::Lanes(dd);
   auto sum = hn::Zero(dd), err = hn::Zero(dd);
@@ -139,16 +146,24 @@ HWY_INLINE internal::WideSum DotOfChunk(const T* a, const T* b, std::size_t n) {
   return result;
 }
 
-// The reduction of a row: its kDotChunk chunks' sums added in order (see kDotChunk).
+// The reduction of a row: its kDotChunk chunks' sums added in order (see kDotChunk); prefetch
+// as DotF32Sum's (f32 data).
 template <typename T>
-HWY_INLINE internal::WideSum Dot(const T* a, const T* b, std::size_t n) {
-  if (n <= internal::kDotChunk) return DotOfChunk(a, b, n);
+HWY_INLINE internal::WideSum Dot(const T* a, const T* b, std::size_t n, bool prefetch) {
+  if (n <= internal::kDotChunk) return DotOfChunk(a, b, n, prefetch);
   internal::WideSum sum;
   for (std::size_t i = 0; i < n; i += internal::kDotChunk) {
     const std::size_t count = std::min(internal::kDotChunk, n - i);
-    internal::Accumulate(sum, DotOfChunk(a + i, b != nullptr ? b + i : nullptr, count));
+    internal::Accumulate(sum, DotOfChunk(a + i, b != nullptr ? b + i : nullptr, count, prefetch));
   }
   return sum;
+}
+
+// The table's dot: the driver calls it on chunks of long rows and on staged rows, with the
+// prefetch it was measured with.
+template <typename T>
+internal::WideSum DotOfRow(const T* a, const T* b, std::size_t n) {
+  return Dot(a, b, n, /*prefetch=*/true);
 }
 
 // Calls f(i) for the whole vectors of a row of n, i = 0, N, ...; returns where the partial
@@ -247,7 +262,8 @@ HWY_INLINE internal::WideSum SoftmaxBackwardF32ThenDot(const float* y, const flo
                                                        std::size_t n, internal::WideSum s,
                                                        double scale, bool stream,
                                                        const float* y_next, const float* g_next,
-                                                       std::size_t n_next, std::size_t fused_from) {
+                                                       std::size_t n_next, std::size_t fused_from,
+                                                       bool prefetch) {
   const BackwardF32Output out(s, scale);
   const std::size_t N = BackwardF32Output::N();
   const std::size_t step = 4 * DotF32Sum::N();  // the dot's step, a whole number of N
@@ -265,7 +281,7 @@ HWY_INLINE internal::WideSum SoftmaxBackwardF32ThenDot(const float* y, const flo
     const std::size_t count = std::min(internal::kDotChunk, n_next - chunk);
     const float* a = g_next + chunk;
     const float* b = y_next + chunk;
-    DotF32Sum sum;
+    DotF32Sum sum(prefetch);
     std::size_t i = 0;
     // The fused loop, with the store chosen at compile time.
     auto fused = [&](auto streamed) HWY_ATTR {
@@ -432,7 +448,7 @@ HWY_INLINE void SoftmaxBackwardF32JoinedRows(const internal::BackwardRows<float>
   // Elements from dz to the first vector boundary (every boundary is `head` mod N).
   const std::size_t head = (vector_bytes - reinterpret_cast<std::uintptr_t>(dz) % vector_bytes) %
                            vector_bytes / sizeof(float);
-  internal::WideSum s = Dot(g, y, n);
+  internal::WideSum s = Dot(g, y, n, /*prefetch=*/true);  // b.stream: beyond the caches
   BackwardF32Output(s, scale).Partial(y, g, dz, 0, head);
   for (std::size_t row = begin, at = 0; row < end; ++row, at += n) {
     // [whole, whole_end): this row's whole vectors; the part before them ended the last vector.
@@ -446,7 +462,8 @@ HWY_INLINE void SoftmaxBackwardF32JoinedRows(const internal::BackwardRows<float>
       const std::size_t fused_from =
           b.pipeline_from > whole - at ? b.pipeline_from - (whole - at) : 0;
       next = SoftmaxBackwardF32ThenDot(y + whole, g + whole, dz + whole, whole_end - whole, s,
-                                       scale, true, y + at + n, g + at + n, n, fused_from);
+                                       scale, true, y + at + n, g + at + n, n, fused_from,
+                                       /*prefetch=*/true);
     }
     const std::size_t lanes = at + n - whole_end;  // this row's part of the vector at whole_end
     if (lanes > 0) {
@@ -495,11 +512,11 @@ void SoftmaxBackwardRows(const internal::BackwardRows<T>& b, std::size_t begin, 
       return SoftmaxBackwardF32JoinedRows(b, begin, end, scale);
     }
     if (b.pipeline_from < b.n && begin < end) {
-      internal::WideSum s = Dot(g_of(begin), y_of(begin), b.n);
+      internal::WideSum s = Dot(g_of(begin), y_of(begin), b.n, b.stream);
       for (std::size_t r = begin; r + 1 < end; ++r) {
         prefetch_edges(r);
         s = SoftmaxBackwardF32ThenDot(y_of(r), g_of(r), dz_of(r), b.n, s, scale, stream,
-                                      y_of(r + 1), g_of(r + 1), b.n, b.pipeline_from);
+                                      y_of(r + 1), g_of(r + 1), b.n, b.pipeline_from, b.stream);
       }
       SoftmaxBackwardF32(y_of(end - 1), g_of(end - 1), dz_of(end - 1), b.n, s, scale, stream);
       if (stream) hwy::FlushStream();
@@ -508,7 +525,8 @@ void SoftmaxBackwardRows(const internal::BackwardRows<T>& b, std::size_t begin, 
   }
   for (std::size_t r = begin; r < end; ++r) {
     prefetch_edges(r);
-    SoftmaxBackward(y_of(r), g_of(r), dz_of(r), b.n, Dot(g_of(r), y_of(r), b.n), scale, stream);
+    SoftmaxBackward(y_of(r), g_of(r), dz_of(r), b.n, Dot(g_of(r), y_of(r), b.n, b.stream), scale,
+                    stream);
   }
   if (stream) hwy::FlushStream();
 }
@@ -520,7 +538,7 @@ void LogSoftmaxBackwardRows(const internal::BackwardRows<T>& b, std::size_t begi
     const auto ri = static_cast<std::ptrdiff_t>(r);
     const T* g = b.g + ri * b.g_stride;
     LogSoftmaxBackward(b.y + ri * b.y_stride, g, b.dz + ri * b.dz_stride, b.n,
-                       Dot<T>(g, nullptr, b.n), scale);
+                       Dot<T>(g, nullptr, b.n, b.stream), scale);
   }
 }
 
@@ -555,7 +573,7 @@ internal::EntropySums EntropySumsOf(const T* z, std::size_t n, T zmax, double in
 
 template <typename T>
 internal::CalculusKernels<T> MakeKernels() {
-  return {&Dot<T>,
+  return {&DotOfRow<T>,
           &SoftmaxBackwardRow<T>,
           &LogSoftmaxBackward<T>,
           &SoftmaxBackwardRows<T>,

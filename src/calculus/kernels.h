@@ -42,7 +42,7 @@ struct BackwardRows {
   // The arrays are beyond the caches: softmax's f32 dz goes out with streaming stores, which
   // skip the read of each line before it is written (1 thread, against the copy of the same
   // bytes: [512, 32000] 1.25 -> 1.08, [2048, 8192] 1.2 -> 1.09, [32768, 128] 1.0 -> 0.8,
-  // [1, 16777216] 1.6 -> 1.4; [4096, 1000] alike).
+  // [1, 16777216] 1.6 -> 1.4; [4096, 1000] alike), and the f32 dot products prefetch ahead.
   bool stream = false;
   // f32 softmax only: each row's output pass from element pipeline_from on runs in one loop with
   // the next row's dot, so that the dot's reads from farther caches overlap the output pass
@@ -54,7 +54,8 @@ struct BackwardRows {
 template <typename T>
 struct CalculusKernels {
   // sum_i a_i b_i (b null: sum_i a_i), f32 data in f64 lanes, f64 data compensated (TwoProduct
-  // and TwoSum); over kDotChunk chunks where n is longer.
+  // and TwoSum); over kDotChunk chunks where n is longer; f32 data prefetched ahead, as for data
+  // beyond the caches.
   WideSum (*dot)(const T* a, const T* b, std::size_t n);
   // dz_i = y_i (g_i - s) scale: softmax's backward (and its JVP), s = <g, y>; stream as in
   // BackwardRows (the caller then ends with hwy::FlushStream()).
