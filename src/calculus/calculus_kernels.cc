@@ -20,7 +20,7 @@
 #include "calculus/kernels.h"
 #include "core/widen-inl.h"
 #include "softmax/exp-inl.h"
-#include "softmax/row_kernels-inl.h"  // RowMax, StreamHead
+#include "softmax/row_kernels-inl.h"  // RowMax, StreamHead, ElementsToVectorBoundary
 
 HWY_BEFORE_NAMESPACE();
 namespace smx::HWY_NAMESPACE {
@@ -444,10 +444,8 @@ HWY_INLINE void SoftmaxBackwardF32JoinedRows(const internal::BackwardRows<float>
   const float* y = b.y + first_row;
   const float* g = b.g + first_row;
   float* dz = b.dz + first_row;
-  const std::size_t vector_bytes = N * sizeof(float);
-  // Elements from dz to the first vector boundary (every boundary is `head` mod N).
-  const std::size_t head = (vector_bytes - reinterpret_cast<std::uintptr_t>(dz) % vector_bytes) %
-                           vector_bytes / sizeof(float);
+  // Not StreamHead: its answer n, where no whole vector fits in a row, does not apply to a block.
+  const std::size_t head = ElementsToVectorBoundary(BackwardF32Output::D(), dz);
   internal::WideSum s = Dot(g, y, n, /*prefetch=*/true);  // b.stream: beyond the caches
   BackwardF32Output(s, scale).Partial(y, g, dz, 0, head);
   for (std::size_t row = begin, at = 0; row < end; ++row, at += n) {

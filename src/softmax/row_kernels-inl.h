@@ -363,16 +363,24 @@ internal::ExpSum ChunkOwnMaxExpSum(const T* x, T* out, std::size_t n,
              : ExpSumFor<false, true, false, kOwn, T>(x, out, n, T(0), T(0), temp, ahead, nullptr);
 }
 
+// The elements from dst to its first vector-aligned element (dst aligned to its type: every
+// vector boundary is then this many elements mod Lanes(d) from dst).
+template <class D>
+HWY_INLINE std::size_t ElementsToVectorBoundary(D d, const hn::TFromD<D>* dst) {
+  using T = hn::TFromD<D>;
+  const std::uintptr_t bytes = hn::Lanes(d) * sizeof(T);
+  const std::uintptr_t misalign = reinterpret_cast<std::uintptr_t>(dst) % bytes;
+  return misalign == 0 ? 0 : static_cast<std::size_t>((bytes - misalign) / sizeof(T));
+}
+
 // Where streaming stores to dst may start: the elements before its first vector-aligned one, or
 // n where no whole aligned vector fits in [0, n) or dst is not aligned to its type.
 template <class D>
 HWY_INLINE std::size_t StreamHead(D d, const hn::TFromD<D>* dst, std::size_t n) {
   using T = hn::TFromD<D>;
-  const std::uintptr_t bytes = hn::Lanes(d) * sizeof(T);
-  const std::uintptr_t misalign = reinterpret_cast<std::uintptr_t>(dst) % bytes;
-  const std::size_t head =
-      misalign == 0 ? 0 : static_cast<std::size_t>((bytes - misalign) / sizeof(T));
-  return misalign % sizeof(T) == 0 && head + hn::Lanes(d) <= n ? head : n;
+  const std::size_t head = ElementsToVectorBoundary(d, dst);
+  return reinterpret_cast<std::uintptr_t>(dst) % sizeof(T) == 0 && head + hn::Lanes(d) <= n ? head
+                                                                                            : n;
 }
 
 // Applies `op` to every vector of src and writes dst; the tail goes through a buffer.
