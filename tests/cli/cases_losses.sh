@@ -154,7 +154,7 @@ ref "$z" "$t" --reduction none
 first_loss=$(printf '%.6g' "${ref_loss%% *}")
 run cross-entropy --explain -i "$z" --target "$t"
 check "ce --explain exits 0" [ "$rc" = 0 ]
-for text in "this explains the first" "1. The logits" "z = [2, 1, 0.5]" \
+for text in "The input holds 4 samples of 3 classes" "1. The logits" "z = [2, 1, 0.5]" \
   "p_i = e_i / S = [0.628532, 0.231224, 0.140244]" "The target class" \
   "y_c = (c = t ? 1 : 0) = [1, 0, 0]" "l = -Σ_c y_c log p_c = $first_loss" \
   "g_c = p_c - y_c = [-0.371468, 0.231224, 0.140244]" "unreduced" "Σ_c g_c" "D = 4" \

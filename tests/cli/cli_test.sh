@@ -118,6 +118,7 @@ source "$here/cases_bad_input.sh"
 source "$here/cases_losses.sh"
 source "$here/cases_attention.sh"
 source "$here/cases_sample.sh"
+source "$here/cases_explain.sh"
 
 if [[ -n $golden && -f $golden/public.jsonl ]]; then
   summary=$(python3 "$here/golden_cli.py" "$smx" "$golden" "$work" 2>&1)

@@ -20,6 +20,7 @@ int RunInfo(Args args);              // smx info
 int RunCrossEntropy(Args args);      // smx cross-entropy
 int RunAttention(Args args);         // smx attention
 int RunSample(Args args);            // smx sample
+int RunExplain(Args args);           // smx explain OP ... (smx OP --explain ...)
 
 void PrintUsage(std::FILE* out);
 void PrintOpUsage(Op op, std::FILE* out);
@@ -28,6 +29,7 @@ void PrintBenchUsage(std::FILE* out);
 void PrintCrossEntropyUsage(std::FILE* out);
 void PrintAttentionUsage(std::FILE* out);
 void PrintSampleUsage(std::FILE* out);
+void PrintExplainUsage(std::FILE* out);
 void PrintVersion(std::FILE* out);
 
 }  // namespace smx_cli

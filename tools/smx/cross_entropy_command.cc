@@ -37,6 +37,7 @@ struct CrossEntropyArgs {
   smx::Reduction reduction = smx::Reduction::kMean;
   int significant_digits = 0;
   bool explain = false;
+  bool markdown = false;  // --markdown: --explain's steps as Markdown
   bool help = false;
 };
 
@@ -81,6 +82,9 @@ CrossEntropyArgs ParseCrossEntropyArgs(Args args) {
     } else if (name == "--explain") {
       reader.TakeNoValue();
       parsed.explain = true;
+    } else if (name == "--markdown") {
+      reader.TakeNoValue();
+      parsed.markdown = true;
     } else if (name == "-h" || name == "--help") {
       reader.TakeNoValue();
       parsed.help = true;
@@ -89,6 +93,7 @@ CrossEntropyArgs ParseCrossEntropyArgs(Args args) {
     }
   }
   if (parsed.help) return parsed;
+  CheckMarkdown(parsed.markdown, parsed.explain);
   if (parsed.input.empty()) throw UsageError("no logits: give -i LOGITS.npy");
   if (parsed.target.empty()) {
     throw UsageError("no target: give --target T.npy (class indices or probabilities)");
@@ -217,15 +222,17 @@ bool Explain(const CrossEntropyArgs& args, const Array& logits, const Target& ta
   sample.reduction = args.reduction;
   sample.divisor = MeanDivisor(target, weight, samples, options.ignore_index);
 
+  const ExplainStyle style = args.markdown ? ExplainStyle::kMarkdown : ExplainStyle::kTerminal;
   if (samples > 1) {
-    std::printf(
-        "The input holds %lld samples of %lld classes (classes along axis %d); this explains "
-        "the first.\n\n",
-        static_cast<long long>(samples), static_cast<long long>(classes), axis);
+    PrintExplainNote(stdout,
+                     "The input holds " + std::to_string(samples) + " samples of " +
+                         std::to_string(classes) + " classes (classes along axis " +
+                         std::to_string(axis) + "); this explains the first.",
+                     style);
   }
   std::vector<double> library = {row_loss.Get(0)};
   for (double g : FirstLane(grad, axis)) library.push_back(g);
-  return RenderExplanation(ExplainCrossEntropy(sample), library, logits.dtype, stdout);
+  return RenderExplanation(ExplainCrossEntropy(sample), library, logits.dtype, stdout, style);
 }
 
 // `array` as .csv text: one line per row of its last axis; a loss, one value per line.

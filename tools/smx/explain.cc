@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "explain_calculus.h"
+#include "explain_sigmoid.h"
 #include "explain_softmax.h"
 #include "numbers.h"
 
@@ -18,10 +19,10 @@ struct Explainer {
 
 // Every op that --explain knows. A new op adds its line here.
 constexpr Explainer kExplainers[] = {
-    {"softmax", ExplainSoftmax},
-    {"log-softmax", ExplainLogSoftmax},
-    {"logsumexp", ExplainLogSumExp},
-    {"jacobian", ExplainJacobian},
+    {"softmax", ExplainSoftmax},        {"log-softmax", ExplainLogSoftmax},
+    {"logsumexp", ExplainLogSumExp},    {"jacobian", ExplainJacobian},
+    {"entropy", ExplainEntropy},        {"sigmoid", ExplainSigmoid},
+    {"log-sigmoid", ExplainLogSigmoid}, {"softplus", ExplainSoftplus},
 };
 
 constexpr int kWidth = 80;
@@ -97,6 +98,13 @@ std::vector<std::string> RowItems(std::span<const double> values, smx::DType dty
   return items;
 }
 
+// The items as one Markdown code span: "`[a, b, c]`" (a row) or "`a`".
+std::string MarkdownValues(const std::vector<std::string>& items, bool bracketed) {
+  std::string text = bracketed ? "[" : "";
+  for (std::size_t i = 0; i < items.size(); ++i) text += (i > 0 ? ", " : "") + items[i];
+  return text + (bracketed ? "]" : "");
+}
+
 double RoundTo(smx::DType dtype, double value) {
   switch (dtype) {
     case smx::DType::kF64: return value;
@@ -167,6 +175,48 @@ double RelativeDistance(double textbook, double library, const RelativeBound& bo
          std::max(std::fabs(textbook), bound.absolute / bound.relative);
 }
 
+// The steps, numbered: wrapped to kWidth, or as a Markdown list (each item's title in bold, its
+// formula and values as code, its "why" a paragraph of the item).
+void PrintSteps(std::FILE* out, const std::vector<ExplainStep>& steps, ExplainStyle style) {
+  const std::string indent(kStepIndent, ' ');
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const ExplainStep& step = steps[i];
+    const std::string number = std::to_string(i + 1) + ". ";
+    const std::vector<std::string> items = RowItems(step.values, smx::DType::kF64, kStepDigits);
+    const std::string equals = step.values.empty() ? "" : " = ";
+    if (style == ExplainStyle::kMarkdown) {
+      const std::string formula = step.formula + equals + MarkdownValues(items, step.is_row);
+      std::fprintf(out, "%s**%s**%s\n", number.c_str(), step.title.c_str(),
+                   formula.empty() ? "" : (": `" + formula + "`").c_str());
+      const std::string item_indent(number.size(), ' ');
+      if (!step.why.empty())
+        std::fprintf(out, "\n%s*Why:* %s\n", item_indent.c_str(), step.why.c_str());
+      if (!step.why.empty() && i + 1 < steps.size()) std::fprintf(out, "\n");
+      continue;
+    }
+    std::fprintf(out, "\n");
+    PrintWrapped(out, number, step.title);
+    const std::string prefix = indent + step.formula + equals;
+    if (step.values.empty()) {
+      if (!step.formula.empty()) std::fprintf(out, "%s\n", prefix.c_str());
+    } else {
+      PrintItems(out, prefix, items, step.is_row);
+    }
+    if (!step.why.empty()) PrintWrapped(out, indent + "Why: ", step.why);
+  }
+}
+
+// One line of the result block: "    textbook: [a, b]" wrapped, or "- textbook: `[a, b]`".
+void PrintResultLine(std::FILE* out, const std::string& label,
+                     const std::vector<std::string>& items, bool bracketed, ExplainStyle style) {
+  if (style == ExplainStyle::kMarkdown) {
+    std::fprintf(out, "- %s `%s`\n", label.c_str(), MarkdownValues(items, bracketed).c_str());
+    return;
+  }
+  PrintItems(out, std::string(kStepIndent, ' ') + label + std::string(10 - label.size(), ' '),
+             items, bracketed);
+}
+
 }  // namespace
 
 ExplainFn FindExplainer(std::string_view op) {
@@ -176,31 +226,41 @@ ExplainFn FindExplainer(std::string_view op) {
   return nullptr;
 }
 
-bool RenderExplanation(const Explanation& explanation, std::span<const double> library_result,
-                       smx::DType dtype, std::FILE* out) {
-  PrintWrapped(out, "", explanation.heading);
-  const std::string indent(kStepIndent, ' ');
-  for (std::size_t i = 0; i < explanation.steps.size(); ++i) {
-    const ExplainStep& step = explanation.steps[i];
+void PrintExplainNote(std::FILE* out, const std::string& text, ExplainStyle style) {
+  if (style == ExplainStyle::kMarkdown) {
+    std::fprintf(out, "%s\n\n", text.c_str());
+  } else {
+    PrintWrapped(out, "", text);
     std::fprintf(out, "\n");
-    PrintWrapped(out, std::to_string(i + 1) + ". ", step.title);
-    const std::string prefix = indent + step.formula + (step.values.empty() ? "" : " = ");
-    if (step.values.empty()) {
-      if (!step.formula.empty()) std::fprintf(out, "%s\n", prefix.c_str());
-    } else {
-      PrintItems(out, prefix, RowItems(step.values, smx::DType::kF64, kStepDigits), step.is_row);
-    }
-    if (!step.why.empty()) PrintWrapped(out, indent + "Why: ", step.why);
   }
+}
+
+std::vector<std::string_view> ExplainedOps() {
+  std::vector<std::string_view> names;
+  for (const Explainer& explainer : kExplainers) names.push_back(explainer.op);
+  return names;
+}
+
+bool RenderExplanation(const Explanation& explanation, std::span<const double> library_result,
+                       smx::DType dtype, std::FILE* out, ExplainStyle style) {
+  const bool markdown = style == ExplainStyle::kMarkdown;
+  if (markdown) {
+    std::fprintf(out, "**%s**\n\n", explanation.heading.c_str());
+  } else {
+    PrintWrapped(out, "", explanation.heading);
+  }
+  PrintSteps(out, explanation.steps, style);
 
   std::vector<double> textbook(explanation.result.size());
   for (std::size_t i = 0; i < textbook.size(); ++i) {
     textbook[i] = RoundTo(dtype, explanation.result[i]);
   }
-  std::fprintf(out, "\nResult (%s)\n", smx::dtype_name(dtype));
-  PrintItems(out, indent + "textbook: ", RowItems(textbook, dtype, 0), explanation.result_is_row);
-  PrintItems(out, indent + "smx:      ", RowItems(library_result, dtype, 0),
-             explanation.result_is_row);
+  std::fprintf(out, markdown ? "\n**Result (%s)**\n\n" : "\nResult (%s)\n", smx::dtype_name(dtype));
+  PrintResultLine(out, "textbook:", RowItems(textbook, dtype, 0), explanation.result_is_row, style);
+  PrintResultLine(out, "smx:", RowItems(library_result, dtype, 0), explanation.result_is_row,
+                  style);
+  if (markdown) std::fprintf(out, "\n");
+  const std::string indent = markdown ? "" : std::string(kStepIndent, ' ');
 
   const bool relative = explanation.bound == Explanation::Bound::kRelative;
   const Tolerance tolerance = ToleranceOf(dtype);

@@ -51,11 +51,23 @@ using ExplainFn = Explanation (*)(std::span<const double> row, double temperatur
 // The explainer for the op named `op` on the command line, or nullptr.
 ExplainFn FindExplainer(std::string_view op);
 
-// Prints `explanation` at most 80 columns wide, then the textbook result beside `library_result`
-// (the library's output for the same row, in `dtype`) and whether they agree within the library's
-// error bound for `dtype` (explanation.bound). Returns whether they agree.
+// How an explanation is printed: plain text at most 80 columns wide for a terminal, or Markdown
+// for notes (--markdown: a numbered list, formulas and numbers as code).
+enum class ExplainStyle { kTerminal, kMarkdown };
+
+// Prints `explanation`, then the textbook result beside `library_result` (the library's output for
+// the same row, in `dtype`) and whether they agree within the library's error bound for `dtype`
+// (explanation.bound). Returns whether they agree.
 bool RenderExplanation(const Explanation& explanation, std::span<const double> library_result,
-                       smx::DType dtype, std::FILE* out);
+                       smx::DType dtype, std::FILE* out,
+                       ExplainStyle style = ExplainStyle::kTerminal);
+
+// Prints a paragraph of the explanation's preamble ("The input holds 3 rows ...; this explains
+// the first."), wrapped for a terminal, one line in Markdown, followed by a blank line.
+void PrintExplainNote(std::FILE* out, const std::string& text, ExplainStyle style);
+
+// The names of the ops FindExplainer knows, in the table's order.
+std::vector<std::string_view> ExplainedOps();
 
 }  // namespace smx_cli
 

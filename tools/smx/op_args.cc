@@ -78,6 +78,12 @@ void CheckOutputPath(const std::string& option, const std::string& path) {
   }
 }
 
+void CheckMarkdown(bool markdown, bool explain) {
+  if (markdown && !explain) {
+    throw UsageError("--markdown formats the steps of --explain: give --explain too");
+  }
+}
+
 OpArgs ParseOpArgs(Op op, std::span<const std::string_view> args) {
   OpArgs parsed;
   parsed.op = op;
@@ -113,6 +119,9 @@ OpArgs ParseOpArgs(Op op, std::span<const std::string_view> args) {
     } else if (name == "--explain") {
       reader.TakeNoValue();
       parsed.explain = true;
+    } else if (name == "--markdown") {
+      reader.TakeNoValue();
+      parsed.markdown = true;
     } else if (name == "-h" || name == "--help") {
       reader.TakeNoValue();
       parsed.help = true;
@@ -121,6 +130,7 @@ OpArgs ParseOpArgs(Op op, std::span<const std::string_view> args) {
     }
   }
   if (parsed.help) return parsed;
+  CheckMarkdown(parsed.markdown, parsed.explain);
   if (!parsed.input.empty() && !parsed.values.empty()) {
     throw UsageError("give either values or -i FILE, not both");
   }

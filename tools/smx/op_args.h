@@ -22,6 +22,7 @@ struct OpArgs {
   std::string input;                // -i: a .npy or .csv path, or "-" for stdin; empty: values
   std::string output;               // -o: a .npy or .csv path; empty or "-": print
   bool explain = false;
+  bool markdown = false;  // --markdown: --explain's steps as Markdown
   bool help = false;
   std::vector<std::string> values;  // the row given on the command line
 };
@@ -36,6 +37,9 @@ std::string LowerExtension(const std::string& path);
 // The file commands' paths (cross-entropy, attention). TakeFileName: the value of `option`, a
 // UsageError when empty. CheckNpyPath: a UsageError unless `path` is a .npy file ("-i 'x.txt':
 // cross-entropy reads .npy files"). CheckOutputPath: a UsageError unless `path` is .npy or .csv.
+// A UsageError for --markdown without --explain.
+void CheckMarkdown(bool markdown, bool explain);
+
 class ArgReader;
 std::string TakeFileName(ArgReader& reader, const std::string& option);
 void CheckNpyPath(const char* command, const std::string& option, const std::string& path);

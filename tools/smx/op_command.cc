@@ -60,25 +60,29 @@ int CheckInput(const Array& x, int axis, Op op) {
   return axis < 0 ? axis + x.rank() : axis;
 }
 
-// Explains the first row along `axis`; returns whether the explanation agrees with the library.
+// Explains the first row along `axis` (an elementwise op: along the last axis, a row as printed);
+// returns whether the explanation agrees with the library.
 bool Explain(const OpArgs& args, const Array& x, const Array& y, int axis) {
   const ExplainFn explain = FindExplainer(OpName(args.op));
   if (explain == nullptr) throw UsageError(std::string(OpName(args.op)) + " has no --explain");
+  const ExplainStyle style = args.markdown ? ExplainStyle::kMarkdown : ExplainStyle::kTerminal;
+  if (!TakesAxis(args.op)) axis = x.rank() - 1;
   const std::int64_t rows = x.num_elements() / x.shape[axis];
   if (rows > 1) {
-    std::printf(
-        "The input holds %lld rows of %lld values (along axis %d); this explains the "
-        "first.\n\n",
-        static_cast<long long>(rows), static_cast<long long>(x.shape[axis]), axis);
+    PrintExplainNote(stdout,
+                     "The input holds " + std::to_string(rows) + " rows of " +
+                         std::to_string(x.shape[axis]) + " values (along axis " +
+                         std::to_string(axis) + "); this explains the first.",
+                     style);
   }
   const Explanation explanation = explain(FirstLane(x, axis), args.temperature);
   if (MatrixPerRow(args.op)) {  // the first row's K x K matrix opens y
     const std::int64_t k = x.shape[axis];
     std::vector<double> first(static_cast<std::size_t>(k * k));
     for (std::int64_t i = 0; i < k * k; ++i) first[static_cast<std::size_t>(i)] = y.Get(i);
-    return RenderExplanation(explanation, first, y.dtype, stdout);
+    return RenderExplanation(explanation, first, y.dtype, stdout, style);
   }
-  return RenderExplanation(explanation, FirstLane(y, axis), y.dtype, stdout);
+  return RenderExplanation(explanation, FirstLane(y, axis), y.dtype, stdout, style);
 }
 
 // The shape of a .npy result: logsumexp drops the reduced axis.

@@ -21,6 +21,7 @@ void PrintUsage(std::FILE* out) {
       "  smx cross-entropy -i LOGITS.npy --target T.npy [options]  loss and gradient\n"
       "  smx attention -q Q.npy -k K.npy -v V.npy [options]  softmax(q k^T / sqrt(d)) v\n"
       "  smx sample -i LOGITS.npy [options]          token ids: temperature, top-k/p, min-p\n"
+      "  smx explain OP [options] [VALUES...]  OP step by step, checked (smx OP --explain)\n"
       "  smx demo                 worked examples, then a short benchmark\n"
       "  smx bench [options]      speed against a plain copy of the same bytes\n"
       "  smx info                 version, SIMD targets, threads\n"
@@ -34,6 +35,7 @@ void PrintUsage(std::FILE* out) {
       "  smx logsumexp -i logits.npy -o lse.npy\n"
       "  smx log-sigmoid -100 0 40         -100 -0.6931471805599453 -4.248354255291589e-18\n"
       "  smx jacobian --explain 2 1 0.5    J = diag(p) - p p^T, step by step\n"
+      "  smx explain entropy -T 2 5 0 -5   H(softmax(z/T)) step by step\n"
       "  smx cross-entropy -i logits.npy --target labels.npy --grad-out grad.npy\n"
       "  smx attention -q q.npy -k k.npy -v v.npy --causal -o out.npy --lse lse.npy\n"
       "  smx sample -i logits.npy --top-p 0.9 -T 0.7 --seed 1 --explain\n"
@@ -79,10 +81,11 @@ void PrintOpUsage(Op op, std::FILE* out) {
       "                       default: print a row per line\n",
       out);
   if (explains) {
-    std::fputs(
-        "  --explain            show the computation of the first row step by step,\n"
-        "                       checked against smx's result\n",
-        out);
+    std::fprintf(out,
+                 "  --explain            show the computation of the first row step by step,\n"
+                 "                       checked against smx's result (also: smx explain %s)\n"
+                 "  --markdown           with --explain: the steps as Markdown, for notes\n",
+                 name);
   }
   std::fputs("  -h, --help           this help\n", out);
   if (!TakesAxis(op)) {
@@ -182,7 +185,7 @@ void PrintCrossEntropyUsage(std::FILE* out) {
   std::fputs(
       "Usage: smx cross-entropy -i LOGITS.npy --target T.npy [--weight W.npy]\n"
       "           [--ignore-index N] [--label-smoothing E] [--reduction none|sum|mean]\n"
-      "           [-o LOSS] [--grad-out GRAD] [--explain] [--precision N]\n"
+      "           [-o LOSS] [--grad-out GRAD] [--explain [--markdown]] [--precision N]\n"
       "\n"
       "The softmax cross-entropy of the logits against the targets, as PyTorch's\n"
       "F.cross_entropy, and its gradient with respect to the logits. LOGITS.npy is f16,\n"
@@ -208,6 +211,7 @@ void PrintCrossEntropyUsage(std::FILE* out) {
       "  --explain              show the loss and gradient of the first sample step by\n"
       "                         step, checked against smx's result (printed instead of\n"
       "                         the loss, unless -o is given)\n"
+      "  --markdown             with --explain: the steps as Markdown, for notes\n"
       "  -h, --help             this help\n"
       "\n"
       "Nothing is written unless everything succeeds.\n",
