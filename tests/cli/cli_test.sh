@@ -118,6 +118,8 @@ source "$here/cases_bad_input.sh"
 source "$here/cases_losses.sh"
 source "$here/cases_attention.sh"
 source "$here/cases_sample.sh"
+source "$here/cases_plot.sh"
+source "$here/cases_demo.sh"
 source "$here/cases_explain.sh"
 
 if [[ -n $golden && -f $golden/public.jsonl ]]; then

@@ -3,6 +3,7 @@
 //
 // Everything is read, checked and computed before anything is written; the output files are then
 // staged and committed together, so an error leaves no file behind.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -14,6 +15,8 @@
 #include "array.h"
 #include "cli_error.h"
 #include "commands.h"
+#include "explain.h"
+#include "explain_attention.h"
 #include "file_io.h"
 #include "npy.h"
 #include "numbers.h"
@@ -36,6 +39,8 @@ struct AttentionArgs {
   double softcap = 0;
   bool gqa = false;
   int significant_digits = 0;
+  bool explain = false;
+  bool markdown = false;  // --markdown: --explain's steps as Markdown
   bool help = false;
 };
 
@@ -103,6 +108,7 @@ AttentionArgs ParseAttentionArgs(Args args) {
       parsed.gqa = true;
     } else if (name == "--precision" || name == "-p") {
       parsed.significant_digits = ParseIntValue(name, reader.TakeValue(), 1, 40);
+    } else if (TakeExplainOption(name, reader, parsed.explain, parsed.markdown)) {
     } else if (name == "-h" || name == "--help") {
       reader.TakeNoValue();
       parsed.help = true;
@@ -111,6 +117,7 @@ AttentionArgs ParseAttentionArgs(Args args) {
     }
   }
   if (parsed.help) return parsed;
+  CheckMarkdown(parsed.markdown, parsed.explain);
   if (parsed.q.empty() || parsed.k.empty() || parsed.v.empty()) {
     throw UsageError("attention needs -q Q.npy -k K.npy -v V.npy");
   }
@@ -124,6 +131,44 @@ std::optional<StagedFile> Stage(const std::string& path, const Array& array, int
   if (path.empty() || path == "-") return std::nullopt;
   if (LowerExtension(path) == ".csv") return StagedFile(path, {FormatRows(array, ",", digits)});
   return StageNpy(path, array, array.shape);
+}
+
+// The first `count` values from flat index `at` of a C-order array.
+std::vector<double> Values(const Array& a, std::int64_t at, std::int64_t count) {
+  std::vector<double> values(static_cast<std::size_t>(count));
+  for (std::int64_t i = 0; i < count; ++i) values[static_cast<std::size_t>(i)] = a.Get(at + i);
+  return values;
+}
+
+// Query 0 of head 0 (batch 0), as ExplainAttention takes it. Every index is 0 but the key's, so a
+// broadcast mask's entry for key j is its flat entry j, or 0 where its last axis is broadcast.
+AttentionRow FirstQueryRow(const Array& q, const Array& k, const Array& v,
+                           const AttentionArgs& args, const BoolArray& bool_mask,
+                           const Array& float_mask, const Array& sinks, const Array& slopes) {
+  AttentionRow row;
+  const std::int64_t d = q.shape.back(), lk = k.shape[k.rank() - 2], dv = v.shape.back();
+  row.q = Values(q, 0, d);
+  for (std::int64_t j = 0; j < lk; ++j) {
+    row.keys.push_back(Values(k, j * d, d));
+    row.values.push_back(Values(v, j * dv, dv));
+  }
+  row.num_queries = q.shape[q.rank() - 2];
+  row.scale = args.scale.value_or(1 / std::sqrt(static_cast<double>(d)));
+  row.softcap = args.softcap;
+  if (!args.slopes.empty()) row.alibi_slope = slopes.Get(0);
+  if (!args.sinks.empty()) row.sink = sinks.Get(0);
+  row.causal = args.causal;
+  row.alignment = args.alignment;
+  for (std::int64_t j = 0; j < lk; ++j) {
+    if (!bool_mask.values.empty()) {
+      const std::int64_t at = bool_mask.shape.back() == 1 ? 0 : j;
+      row.attends.push_back(bool_mask.values[static_cast<std::size_t>(at)] != 0);
+    }
+    if (!args.mask.empty() && bool_mask.values.empty()) {
+      row.additive.push_back(float_mask.Get(float_mask.shape.back() == 1 ? 0 : j));
+    }
+  }
+  return row;
 }
 
 }  // namespace
@@ -178,16 +223,32 @@ int RunAttention(Args raw_args) {
       q.ConstRef(), k.ConstRef(), v.ConstRef(), out.Ref(), lse.Ref(), options);
   if (!status.ok()) throw RuntimeError(status.message());
 
+  if (args.explain) {
+    const ExplainStyle style = args.markdown ? ExplainStyle::kMarkdown : ExplainStyle::kTerminal;
+    const std::int64_t rows = q.num_elements() / std::max<std::int64_t>(1, q.shape.back());
+    if (rows > 1) {
+      PrintExplainNote(stdout,
+                       "The queries hold " + std::to_string(rows) +
+                           " rows (over batches, heads and positions); this explains the first.",
+                       style);
+    }
+    const AttentionRow row = FirstQueryRow(q, k, v, args, bool_mask, float_mask, sinks, slopes);
+    if (!RenderExplanation(ExplainAttention(row), Values(out, 0, out.shape.back()), out.dtype,
+                           stdout, style)) {
+      throw RuntimeError("the textbook computation and smx disagree (see above)");
+    }
+  }
   // Both files are staged before either is committed: an error in the second leaves neither.
   std::optional<StagedFile> out_file = Stage(args.output, out, args.significant_digits);
   std::optional<StagedFile> lse_file = Stage(args.lse_output, lse, args.significant_digits);
   if (out_file) out_file->Commit();
   if (lse_file) lse_file->Commit();
-  if (args.output.empty() || args.output == "-") {
+  // --explain replaces the printed output, not a file asked for with -o.
+  if ((args.output.empty() || args.output == "-") && !args.explain) {
     const std::string text = FormatRows(out, " ", args.significant_digits);
     std::fwrite(text.data(), 1, text.size(), stdout);
   }
-  if (args.lse_output == "-") {
+  if (args.lse_output == "-" && !args.explain) {
     const std::string text = FormatRows(lse, " ", args.significant_digits);
     std::fwrite(text.data(), 1, text.size(), stdout);
   }

@@ -20,6 +20,7 @@ int RunInfo(Args args);              // smx info
 int RunCrossEntropy(Args args);      // smx cross-entropy
 int RunAttention(Args args);         // smx attention
 int RunSample(Args args);            // smx sample
+int RunPlot(Args args);              // smx plot KIND: SVG, or Unicode bars with --term
 int RunExplain(Args args);           // smx explain OP ... (smx OP --explain ...)
 
 void PrintUsage(std::FILE* out);
@@ -29,6 +30,7 @@ void PrintBenchUsage(std::FILE* out);
 void PrintCrossEntropyUsage(std::FILE* out);
 void PrintAttentionUsage(std::FILE* out);
 void PrintSampleUsage(std::FILE* out);
+void PrintPlotUsage(std::FILE* out);
 void PrintExplainUsage(std::FILE* out);
 void PrintVersion(std::FILE* out);
 

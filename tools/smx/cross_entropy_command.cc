@@ -79,12 +79,7 @@ CrossEntropyArgs ParseCrossEntropyArgs(Args args) {
       }
     } else if (name == "--precision" || name == "-p") {
       parsed.significant_digits = ParseIntValue(name, reader.TakeValue(), 1, 40);
-    } else if (name == "--explain") {
-      reader.TakeNoValue();
-      parsed.explain = true;
-    } else if (name == "--markdown") {
-      reader.TakeNoValue();
-      parsed.markdown = true;
+    } else if (TakeExplainOption(name, reader, parsed.explain, parsed.markdown)) {
     } else if (name == "-h" || name == "--help") {
       reader.TakeNoValue();
       parsed.help = true;

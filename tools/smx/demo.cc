@@ -8,6 +8,7 @@
 #include "args.h"
 #include "bench_core.h"
 #include "commands.h"
+#include "demo_practice.h"
 #include "numbers.h"
 #include "smx/smx.hpp"
 
@@ -133,15 +134,22 @@ void ShowSpeed() {
 
 int RunDemo(Args args) {
   ArgReader reader(args);
+  bool practice = false;
   while (!reader.done()) {
     if (!reader.AtOption()) {
       throw UsageError("smx demo takes no arguments, got '" + reader.TakePositional() + "'");
     }
     const std::string name = reader.TakeOption();
+    if (name == "--practice") {
+      reader.TakeNoValue();
+      practice = true;
+      continue;
+    }
     if (name != "-h" && name != "--help") throw UnknownOption(name);
     PrintDemoUsage(stdout);
     return kExitOk;
   }
+  if (practice) return RunPracticeProblems();
   std::printf("smx %s demo: each result below is computed by smx (f64, SIMD target %s)\n\n",
               smx::version(), smx::simd_target());
   Checker check;

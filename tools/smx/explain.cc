@@ -147,18 +147,21 @@ double UlpDistance(double textbook, double library, const Tolerance& tolerance) 
 
 // The losses' promise (losses.h): 1e-5 relative for f32, 1e-12 for f64, as the golden cases check
 // them (an absolute floor below which a difference always passes); 16-bit results are computed in
-// f32's way and rounded once, so within an ulp of their own.
+// f32's way and rounded once, so within an ulp of their own. Attention's (attention.h) has the
+// same relative part and, for f32, an absolute 1e-5.
 struct RelativeBound {
   double relative;
   double absolute;
 };
 
-RelativeBound RelativeBoundOf(smx::DType dtype) {
+RelativeBound RelativeBoundOf(smx::DType dtype, Explanation::Bound kind) {
+  // Attention's f32 sums of products carry an absolute error where the output is near 0.
+  const double attention_absolute = kind == Explanation::Bound::kAttention ? 1e-5 : 0;
   switch (dtype) {
     case smx::DType::kF64: return {1e-12, 1e-15};
-    case smx::DType::kF32: return {1e-5, 1e-7};
-    case smx::DType::kF16: return {0x1p-10, 0x1p-24};
-    case smx::DType::kBF16: return {0x1p-7, 1e-7};
+    case smx::DType::kF32: return {1e-5, std::max(1e-7, attention_absolute)};
+    case smx::DType::kF16: return {0x1p-10, std::max(0x1p-24, attention_absolute)};
+    case smx::DType::kBF16: return {0x1p-7, std::max(1e-7, attention_absolute)};
   }
   return {1e-12, 1e-15};
 }
@@ -262,9 +265,9 @@ bool RenderExplanation(const Explanation& explanation, std::span<const double> l
   if (markdown) std::fprintf(out, "\n");
   const std::string indent = markdown ? "" : std::string(kStepIndent, ' ');
 
-  const bool relative = explanation.bound == Explanation::Bound::kRelative;
+  const bool relative = explanation.bound != Explanation::Bound::kUlp;
   const Tolerance tolerance = ToleranceOf(dtype);
-  const RelativeBound relative_bound = RelativeBoundOf(dtype);
+  const RelativeBound relative_bound = RelativeBoundOf(dtype, explanation.bound);
   const double limit = relative ? relative_bound.relative : tolerance.ulps;
   double worst = 0;
   std::size_t worst_index = 0;

@@ -39,8 +39,10 @@ struct Explanation {
   std::vector<double> result;  // the textbook answer for the row
   bool result_is_row = true;
   // The bound the library promises, which the check against it uses: the softmax family's ulps
-  // (softmax.h), or the losses' relative bound (losses.h: 1e-5 for f32, 1e-12 for f64).
-  enum class Bound { kUlp, kRelative };
+  // (softmax.h), the losses' relative bound (losses.h: 1e-5 for f32, 1e-12 for f64), or
+  // attention's relative and absolute one (attention.h: 1e-5 and 1e-5 for f32, 1e-12 and 1e-15
+  // for f64).
+  enum class Bound { kUlp, kRelative, kAttention };
   Bound bound = Bound::kUlp;
 };
 

@@ -16,7 +16,7 @@ namespace {
 std::string ExplainableOps() {
   std::string names;
   for (std::string_view op : ExplainedOps()) names += std::string(op) + ", ";
-  return names + "cross-entropy, sample";
+  return names + "cross-entropy, attention, sample";
 }
 
 }  // namespace
@@ -53,6 +53,7 @@ int RunExplain(Args args) {
   std::vector<std::string_view> op_args = {"--explain"};
   op_args.insert(op_args.end(), args.begin() + 1, args.end());
   if (op == "cross-entropy" || op == "cross_entropy") return RunCrossEntropy(op_args);
+  if (op == "attention") return RunAttention(op_args);
   if (op == "sample") return RunSample(op_args);
   const std::optional<Op> found = FindOp(op);
   if (!found || FindExplainer(OpName(*found)) == nullptr) {

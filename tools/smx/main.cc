@@ -37,6 +37,7 @@ int Dispatch(const std::vector<std::string_view>& argv) {
   if (command == "cross-entropy" || command == "cross_entropy") return RunCrossEntropy(rest);
   if (command == "attention") return RunAttention(rest);
   if (command == "sample") return RunSample(rest);
+  if (command == "plot") return RunPlot(rest);
   if (command == "explain") return RunExplain(rest);
   if (command == "demo") return RunDemo(rest);
   if (command == "bench") return RunBench(rest);

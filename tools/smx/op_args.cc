@@ -78,6 +78,13 @@ void CheckOutputPath(const std::string& option, const std::string& path) {
   }
 }
 
+bool TakeExplainOption(const std::string& name, ArgReader& reader, bool& explain, bool& markdown) {
+  if (name != "--explain" && name != "--markdown") return false;
+  reader.TakeNoValue();
+  (name == "--explain" ? explain : markdown) = true;
+  return true;
+}
+
 void CheckMarkdown(bool markdown, bool explain) {
   if (markdown && !explain) {
     throw UsageError("--markdown formats the steps of --explain: give --explain too");
@@ -116,12 +123,7 @@ OpArgs ParseOpArgs(Op op, std::span<const std::string_view> args) {
     } else if (name == "-o" || name == "--output") {
       parsed.output = reader.TakeValue();
       if (parsed.output.empty()) throw UsageError("option '" + name + "' needs a file name");
-    } else if (name == "--explain") {
-      reader.TakeNoValue();
-      parsed.explain = true;
-    } else if (name == "--markdown") {
-      reader.TakeNoValue();
-      parsed.markdown = true;
+    } else if (TakeExplainOption(name, reader, parsed.explain, parsed.markdown)) {
     } else if (name == "-h" || name == "--help") {
       reader.TakeNoValue();
       parsed.help = true;

@@ -37,10 +37,14 @@ std::string LowerExtension(const std::string& path);
 // The file commands' paths (cross-entropy, attention). TakeFileName: the value of `option`, a
 // UsageError when empty. CheckNpyPath: a UsageError unless `path` is a .npy file ("-i 'x.txt':
 // cross-entropy reads .npy files"). CheckOutputPath: a UsageError unless `path` is .npy or .csv.
-// A UsageError for --markdown without --explain.
+class ArgReader;
+
+// --explain and --markdown (its steps as Markdown), which every command with an explanation takes:
+// reads option `name` when it is one of them (true), else leaves it (false). CheckMarkdown, once
+// the options are read: a UsageError for --markdown without --explain.
+bool TakeExplainOption(const std::string& name, ArgReader& reader, bool& explain, bool& markdown);
 void CheckMarkdown(bool markdown, bool explain);
 
-class ArgReader;
 std::string TakeFileName(ArgReader& reader, const std::string& option);
 void CheckNpyPath(const char* command, const std::string& option, const std::string& path);
 void CheckOutputPath(const std::string& option, const std::string& path);

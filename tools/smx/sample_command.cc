@@ -17,6 +17,8 @@
 #include "array.h"
 #include "cli_error.h"
 #include "commands.h"
+#include "explain.h"
+#include "explain_sampling.h"
 #include "file_io.h"
 #include "npy.h"
 #include "numbers.h"
@@ -40,6 +42,7 @@ struct SampleArgs {
   std::uint64_t step = 0;
   bool gumbel = false;  // --gumbel: Gumbel-max (argmax of z / T plus noise), no filters
   bool explain = false;
+  bool markdown = false;  // --markdown: --explain's steps as Markdown
   bool help = false;
 };
 
@@ -95,9 +98,7 @@ SampleArgs ParseSampleArgs(Args args) {
     } else if (name == "--gumbel") {
       reader.TakeNoValue();
       parsed.gumbel = true;
-    } else if (name == "--explain") {
-      reader.TakeNoValue();
-      parsed.explain = true;
+    } else if (TakeExplainOption(name, reader, parsed.explain, parsed.markdown)) {
     } else if (name == "-h" || name == "--help") {
       reader.TakeNoValue();
       parsed.help = true;
@@ -106,6 +107,7 @@ SampleArgs ParseSampleArgs(Args args) {
     }
   }
   if (parsed.help) return parsed;
+  CheckMarkdown(parsed.markdown, parsed.explain);
   if (parsed.input.empty()) throw UsageError("no logits: give -i LOGITS.npy");
   if (parsed.gumbel && (parsed.top_k != 0 || parsed.top_p != 1 || parsed.min_p != 0 ||
                         parsed.explain || !parsed.logprobs.empty())) {
@@ -131,64 +133,54 @@ std::vector<double> Row(const Array& a, std::int64_t r, std::int64_t v) {
   return row;
 }
 
-// The surviving tokens of every row, most probable first (at most 20 listed per row), with their
-// probability before and after the filters and the running total.
-void Explain(const SampleArgs& args, const Array& logits, const smx::SamplingOptions& options,
+// Row 0 step by step (ExplainSampling, checked against the library's filtered distribution),
+// then its surviving tokens, most probable first (at most 20), and the token drawn. Returns
+// whether the textbook and the library agree.
+bool Explain(const SampleArgs& args, const Array& logits, const smx::SamplingOptions& options,
              const std::vector<std::int64_t>& tokens, const std::vector<double>& logprobs) {
+  const ExplainStyle style = args.markdown ? ExplainStyle::kMarkdown : ExplainStyle::kTerminal;
   const std::int64_t rows = logits.rank() == 2 ? logits.shape[0] : 1;
   const std::int64_t v = logits.shape.back();
+  if (rows > 1) {
+    PrintExplainNote(stdout,
+                     "The logits hold " + std::to_string(rows) + " rows of " + std::to_string(v) +
+                         " tokens; this explains the first.",
+                     style);
+  }
   Array filtered = Array::Zeros(logits.dtype, logits.shape);
-  Array raw = Array::Zeros(logits.dtype, logits.shape);
   smx::Status s = smx::top_k_top_p_filter(logits.ConstRef(), filtered.Ref(),
                                           smx::FilterOutput::kProbabilities, options);
-  if (s.ok()) s = smx::softmax(logits.ConstRef(), raw.Ref(), {.temperature = args.temperature});
   if (!s.ok()) throw RuntimeError(s.message());
-  std::printf("Sampling from %lld row%s of %lld logits z.\n", static_cast<long long>(rows),
-              rows == 1 ? "" : "s", static_cast<long long>(v));
-  std::printf("  1. p = softmax(z / T), T = %g%s\n", args.temperature,
-              args.temperature == 0 ? " (greedy: the largest z, the lowest index among ties)" : "");
-  if (args.top_k > 0) {
-    std::printf("  2. top-k: keep the %lld largest z (ties: the lower index first)\n",
-                static_cast<long long>(args.top_k));
+  const std::vector<double> z = Row(logits, 0, v), q = Row(filtered, 0, v);
+  const SamplingFilters filters = {args.temperature, args.top_k, args.top_p, args.min_p};
+  const bool agree = RenderExplanation(ExplainSampling(z, filters), q, logits.dtype, stdout, style);
+
+  std::vector<std::int64_t> kept;
+  for (std::int64_t i = 0; i < v; ++i) {
+    if (q[static_cast<std::size_t>(i)] > 0) kept.push_back(i);
   }
-  if (args.top_p < 1) {
-    std::printf("  3. top-p: of those, most probable first, the fewest whose mass reaches %g\n",
-                args.top_p);
+  // Sampling's order: the larger logit first, then the lower index.
+  std::stable_sort(kept.begin(), kept.end(), [&](std::int64_t a, std::int64_t b) {
+    return z[static_cast<std::size_t>(a)] > z[static_cast<std::size_t>(b)];
+  });
+  const bool markdown = style == ExplainStyle::kMarkdown;
+  std::printf(markdown ? "\n```\n" : "\n");
+  std::printf("%zu of %lld tokens survive.\n", kept.size(), static_cast<long long>(v));
+  std::printf("  %8s %14s %12s %12s\n", "token", "z", "q", "cumulative");
+  double running = 0;
+  const std::size_t shown = std::min<std::size_t>(kept.size(), 20);
+  for (std::size_t j = 0; j < shown; ++j) {
+    const auto i = static_cast<std::size_t>(kept[j]);
+    running += q[i];
+    std::printf("  %8lld %14.7g %12.6g %12.6g%s\n", static_cast<long long>(kept[j]), z[i], q[i],
+                running, kept[j] == tokens[0] ? "  <- drawn" : "");
   }
-  if (args.min_p > 0) std::printf("  4. min-p: keep p >= %g * p_max\n", args.min_p);
-  std::printf(
-      "  Then one draw from p renormalised over the survivors (Philox, seed %llu, step "
-      "%llu, row id = row).\n",
-      static_cast<unsigned long long>(args.seed), static_cast<unsigned long long>(args.step));
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const std::vector<double> z = Row(logits, r, v), p = Row(raw, r, v), q = Row(filtered, r, v);
-    std::vector<std::int64_t> kept;
-    for (std::int64_t i = 0; i < v; ++i) {
-      if (q[static_cast<std::size_t>(i)] > 0) kept.push_back(i);
-    }
-    // Sampling's order: the larger logit first, then the lower index.
-    std::sort(kept.begin(), kept.end(), [&](std::int64_t a, std::int64_t b) {
-      const double za = z[static_cast<std::size_t>(a)], zb = z[static_cast<std::size_t>(b)];
-      return za > zb || (za == zb && a < b);
-    });
-    std::printf("\nRow %lld: %zu of %lld tokens survive.\n", static_cast<long long>(r), kept.size(),
-                static_cast<long long>(v));
-    std::printf("  %8s %14s %12s %12s %12s\n", "token", "z", "p", "p filtered", "cumulative");
-    double running = 0;
-    const std::size_t shown = std::min<std::size_t>(kept.size(), 20);
-    for (std::size_t j = 0; j < shown; ++j) {
-      const std::size_t i = static_cast<std::size_t>(kept[j]);
-      running += q[i];
-      std::printf("  %8lld %14.7g %12.6g %12.6g %12.6g%s\n", static_cast<long long>(kept[j]), z[i],
-                  p[i], q[i], running,
-                  kept[j] == tokens[static_cast<std::size_t>(r)] ? "  <- drawn" : "");
-    }
-    if (shown < kept.size()) std::printf("  ... and %zu more\n", kept.size() - shown);
-    std::printf("  drawn: token %lld, log p = %.9g (filtered), %.9g (unfiltered)\n",
-                static_cast<long long>(tokens[static_cast<std::size_t>(r)]),
-                logprobs[2 * static_cast<std::size_t>(r)],
-                logprobs[2 * static_cast<std::size_t>(r) + 1]);
-  }
+  if (shown < kept.size()) std::printf("  ... and %zu more\n", kept.size() - shown);
+  std::printf("drawn: token %lld (Philox, seed %llu, step %llu), log q = %.9g, log p = %.9g\n",
+              static_cast<long long>(tokens[0]), static_cast<unsigned long long>(args.seed),
+              static_cast<unsigned long long>(args.step), logprobs[0], logprobs[1]);
+  if (markdown) std::printf("```\n");
+  return agree;
 }
 
 }  // namespace
@@ -254,7 +246,9 @@ int RunSample(Args raw_args) {
   if (token_file) token_file->Commit();
   if (logprob_file) logprob_file->Commit();
   if (args.explain) {
-    Explain(args, logits, options, tokens.values, pairs);
+    if (!Explain(args, logits, options, tokens.values, pairs)) {
+      throw RuntimeError("the textbook computation and smx disagree (see above)");
+    }
   } else {
     if (args.output.empty() || args.output == "-") {
       for (std::int64_t t : tokens.values) std::printf("%lld\n", static_cast<long long>(t));

@@ -21,8 +21,10 @@ void PrintUsage(std::FILE* out) {
       "  smx cross-entropy -i LOGITS.npy --target T.npy [options]  loss and gradient\n"
       "  smx attention -q Q.npy -k K.npy -v V.npy [options]  softmax(q k^T / sqrt(d)) v\n"
       "  smx sample -i LOGITS.npy [options]          token ids: temperature, top-k/p, min-p\n"
+      "  smx plot KIND [options] [VALUES...]  the math as SVG, or --term bars\n"
       "  smx explain OP [options] [VALUES...]  OP step by step, checked (smx OP --explain)\n"
-      "  smx demo                 worked examples, then a short benchmark\n"
+      "  smx demo [--practice]    worked examples and a short benchmark; or the\n"
+      "                           classic practice problems, solved and checked\n"
       "  smx bench [options]      speed against a plain copy of the same bytes\n"
       "  smx info                 version, SIMD targets, threads\n"
       "  smx --version | help | <command> --help\n"
@@ -39,6 +41,7 @@ void PrintUsage(std::FILE* out) {
       "  smx cross-entropy -i logits.npy --target labels.npy --grad-out grad.npy\n"
       "  smx attention -q q.npy -k k.npy -v v.npy --causal -o out.npy --lse lse.npy\n"
       "  smx sample -i logits.npy --top-p 0.9 -T 0.7 --seed 1 --explain\n"
+      "  smx plot temperature 3 1 0 -T 0.5,1,2,5 -o temperature.svg\n"
       "  printf '1 2 3\\n4 5 6\\n' | smx softmax -i -\n",
       out);
 }
@@ -121,7 +124,7 @@ void PrintAttentionUsage(std::FILE* out) {
       "Usage: smx attention -q Q.npy -k K.npy -v V.npy [--mask M.npy] [--causal]\n"
       "           [--causal-alignment top_left|lower_right] [--scale S] [--softcap C]\n"
       "           [--gqa] [--sinks S.npy] [--alibi-slopes A.npy] [-o OUT] [--lse LSE]\n"
-      "           [--precision N]\n"
+      "           [--precision N] [--explain [--markdown]]\n"
       "\n"
       "Scaled dot-product attention, softmax(scale q k^T + bias) v, as PyTorch's\n"
       "F.scaled_dot_product_attention, computed with an online softmax (the score\n"
@@ -144,6 +147,11 @@ void PrintAttentionUsage(std::FILE* out) {
       "                         f64 data, else f32): .npy, .csv, or - to print it\n"
       "  --precision N          print N significant digits (default: the fewest that\n"
       "                         read back as the same value)\n"
+      "  --explain              show the computation of the first query row step by\n"
+      "                         step (its scores, the online softmax a block of keys at\n"
+      "                         a time), checked against smx's output (also: smx\n"
+      "                         explain attention ...; printed instead of the output)\n"
+      "  --markdown             with --explain: the steps as Markdown, for notes\n"
       "\n"
       "A query row with no key left gives 0 (and lse -inf), never NaN.\n",
       out);
@@ -152,7 +160,8 @@ void PrintAttentionUsage(std::FILE* out) {
 void PrintSampleUsage(std::FILE* out) {
   std::fputs(
       "Usage: smx sample -i LOGITS.npy [-T T] [--top-k K] [--top-p P] [--min-p Q]\n"
-      "           [--seed S] [--step N] [-o TOKENS] [--logprobs FILE] [--explain]\n"
+      "           [--seed S] [--step N] [-o TOKENS] [--logprobs FILE]\n"
+      "           [--explain [--markdown]]\n"
       "       smx sample -i LOGITS.npy --gumbel [-T T] [--seed S] [--step N] [-o TOKENS]\n"
       "\n"
       "Draws one token id per row of LOGITS.npy ((V,) or (B, V), f16, f32 or f64), as\n"
@@ -172,8 +181,11 @@ void PrintSampleUsage(std::FILE* out) {
       "  --logprobs FILE        write each token's log-probability under the filtered\n"
       "                         and the unfiltered distribution, (B, 2) f64: .npy, .csv,\n"
       "                         or - to print them\n"
-      "  --explain              list each row's surviving tokens, their probabilities\n"
-      "                         and the one drawn\n"
+      "  --explain              show the first row's distribution step by step (softmax,\n"
+      "                         then each filter), checked against smx's, then its\n"
+      "                         surviving tokens and the one drawn (also: smx explain\n"
+      "                         sample ...)\n"
+      "  --markdown             with --explain: the steps as Markdown, for notes\n"
       "  --gumbel               Gumbel-max instead: argmax(z / T + Gumbel noise), a draw\n"
       "                         from softmax(z / T) that perturbs every logit (no filters)\n"
       "\n"
@@ -220,11 +232,19 @@ void PrintCrossEntropyUsage(std::FILE* out) {
 
 void PrintDemoUsage(std::FILE* out) {
   std::fputs(
-      "Usage: smx demo\n"
+      "Usage: smx demo [--practice]\n"
       "\n"
       "Worked examples of softmax computed by smx (overflow, temperature, its limits,\n"
       "the sigmoid identity), each checked against its known value, then one\n"
       "benchmark line.\n"
+      "\n"
+      "  --practice   the classic practice problems instead, solved and checked: the\n"
+      "               Jacobian at [1, 0, -1], translation invariance and the K - 1\n"
+      "               degrees of freedom, the 2x2 Jacobian and the sigmoid, the\n"
+      "               entropies of [2, 2, 2] and [5, 0, -5], and the Hessian of\n"
+      "               logsumexp as a covariance (by finite differences, no benchmark)\n"
+      "  -h, --help   this help\n"
+      "\n"
       "Exits 1 if an example does not hold.\n",
       out);
 }
@@ -254,6 +274,46 @@ void PrintBenchUsage(std::FILE* out) {
       "  --threads N    one thread count (default: 1 and 2, or 1 on a single core)\n"
       "  --reps N       timed batches per measurement, median taken (default 15)\n"
       "  --json         one JSON object per line instead of a table\n",
+      out);
+}
+
+void PrintPlotUsage(std::FILE* out) {
+  std::fputs(
+      "Usage: smx plot temperature [-T T1,T2,...] [options] VALUES...\n"
+      "       smx plot jacobian [-T T] [options] VALUES...\n"
+      "       smx plot sigmoid [--range A,B] [options]\n"
+      "       smx plot entropy [--range A,B] [options] VALUES...\n"
+      "\n"
+      "Pictures of softmax's mathematics, every number computed by smx: an SVG image\n"
+      "(any browser shows it) on standard output or in -o FILE.svg, or with --term\n"
+      "Unicode bars in the terminal. VALUES are the logits z (finite, or -inf for a\n"
+      "masked class); temperature and jacobian take at most 32.\n"
+      "\n"
+      "  temperature   softmax(z / T) as bars at each T, with its entropy H in nats\n"
+      "  jacobian      a heatmap of J = (diag(p) - p p^T) / T, J[i][j] = dp_i/dz_j\n"
+      "  sigmoid       softmax([z1, z2])_1 beside sigma(z1 - z2) over z1 - z2: the\n"
+      "                two classes' softmax is the sigmoid (the curves coincide)\n"
+      "  entropy       H(softmax(z / T)) against T on a log axis, between its limits\n"
+      "                log m (T -> 0, m maxima) and log K (T -> inf, K logits)\n"
+      "\n"
+      "  -T, --temperature T  temperature: a comma-separated list (default\n"
+      "                       0.5,1,2,5); 0 gives the hardmax limit, inf the uniform\n"
+      "                       one. jacobian: one T, finite and > 0 (default 1)\n"
+      "  --range A,B          sigmoid: z1 - z2 from A to B (default -6,6);\n"
+      "                       entropy: T from A to B, 0 < A < B (default 0.01,100)\n"
+      "  --term               text with Unicode bars instead of SVG\n"
+      "  --width N            with --term: the text's columns (default 80)\n"
+      "  -o FILE              write the SVG to FILE (.svg), or with --term the text;\n"
+      "                       default: standard output\n"
+      "  -h, --help           this help\n"
+      "\n"
+      "Examples:\n"
+      "  smx plot temperature 3 1 0 -T 0.5,1,2,5 -o temperature.svg\n"
+      "  smx plot jacobian 1 0 -1 --term\n"
+      "  smx plot sigmoid --range -10,10 > sigmoid.svg\n"
+      "  smx plot entropy 3 3 0 --term --width 60\n"
+      "\n"
+      "Nothing is written unless everything succeeds.\n",
       out);
 }
 
