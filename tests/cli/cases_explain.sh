@@ -43,6 +43,9 @@ explain_matches "explain sigmoid" sigmoid -- -1000 -3 0 3 40 inf -inf nan
 explain_matches "explain log-sigmoid" log-sigmoid -- -100 -1 0 40
 explain_matches "explain softplus" softplus -- -100 -1 0 40 800
 explain_matches "explain sigmoid f32" sigmoid --dtype f32 -- -3 0.5 20
+explain_matches "explain jacobian" jacobian 1 0 -1
+explain_matches "explain jacobian T" jacobian -T 2 3 1 0
+explain_matches "explain log-softmax f32" log-softmax --dtype f32 -- 1 -2 30
 
 # The numbers a learner checks by hand.
 expect_contains "entropy of [5,0,-5]" "= 0.0406741" explain entropy 5 0 -5
@@ -93,6 +96,17 @@ expect_contains "explain --help" "smx explain OP" explain --help
 expect_contains "help explain" "--markdown" help explain
 expect_contains "explain in usage" "smx explain OP" help
 expect_contains "op --help names explain" "smx explain entropy" entropy --help
+# The file commands' explanations fit in 80 columns too.
+for args in "attention -q $work/at_q.npy -k $work/at_k.npy -v $work/at_v.npy --causal" \
+  "sample -i $work/sp_z.npy --top-k 3 --top-p 0.8 --seed 4"; do
+  read -r -a words <<<"$args"
+  run explain "${words[@]}"
+  check "explain ${words[0]} fits in 80 columns" python3 -c '
+import sys
+assert max(len(line) for line in sys.argv[1].splitlines()) <= 80
+' "$out"
+done
+
 expect_error "explain without op" 2 "explain needs an op" explain
 expect_error "explain of an unknown op" 2 "smx explain has no op 'softmaxx'" explain softmaxx 1 2
 expect_error "markdown needs explain" 2 "--markdown formats the steps of --explain" softmax --markdown 1 2
@@ -203,3 +217,12 @@ expect_contains "sample markdown" '**Order the tokens: the higher logit first, t
   explain sample -i "$work/sp_z.npy" --markdown
 expect_error "sample markdown needs explain" 2 "--markdown formats the steps" sample \
   -i "$work/sp_z.npy" --markdown
+
+# cross-entropy: the explanation's smx loss is the first sample's, as --reduction none prints it.
+npy write "$work/ex_ce_z.npy" f8 2x3 2 1 0.5 -1 0 3
+npy write "$work/ex_ce_t.npy" i8 2 0 2
+run explain cross-entropy -i "$work/ex_ce_z.npy" --target "$work/ex_ce_t.npy"
+check "explain cross-entropy exits 0" [ "$rc" = 0 ]
+ce_shown=$(explained_result "$out")
+run cross-entropy -i "$work/ex_ce_z.npy" --target "$work/ex_ce_t.npy" --reduction none
+check "explain cross-entropy: its smx loss is the library's" [ "${ce_shown%% *}" = "$(head -1 <<<"$out")" ]

@@ -176,9 +176,10 @@ bool Explain(const SampleArgs& args, const Array& logits, const smx::SamplingOpt
                 running, kept[j] == tokens[0] ? "  <- drawn" : "");
   }
   if (shown < kept.size()) std::printf("  ... and %zu more\n", kept.size() - shown);
-  std::printf("drawn: token %lld (Philox, seed %llu, step %llu), log q = %.9g, log p = %.9g\n",
+  std::printf("drawn: token %lld (Philox, seed %llu, step %llu)\n",
               static_cast<long long>(tokens[0]), static_cast<unsigned long long>(args.seed),
-              static_cast<unsigned long long>(args.step), logprobs[0], logprobs[1]);
+              static_cast<unsigned long long>(args.step));
+  std::printf("  log q = %.9g (filtered), log p = %.9g (unfiltered)\n", logprobs[0], logprobs[1]);
   if (markdown) std::printf("```\n");
   return agree;
 }
