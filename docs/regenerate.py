@@ -47,9 +47,10 @@ EXAMPLES = {
     # cross-entropy: 3 samples of 4 classes, their classes, and probability targets.
     "logits.npy": ("<f8", (3, 4), [2.0, 1.0, 0.5, -1.0, 0.0, 3.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0]),
     "labels.npy": ("<i8", (3,), [0, 1, 3]),
-    # attention: 2 queries, 4 keys of size 2, values of size 2.
+    # attention: 2 queries, 4 keys of size 2, values of size 2; the first query's largest score
+    # comes in the second block of keys, so that its explanation rescales what it has summed.
     "q.npy": ("<f8", (2, 2), [1.0, 0.0, 0.5, 0.5]),
-    "k.npy": ("<f8", (4, 2), [1.0, 0.0, 0.0, 1.0, -1.0, 0.0, 1.0, 1.0]),
+    "k.npy": ("<f8", (4, 2), [0.0, 1.0, -1.0, 0.0, 1.0, 0.0, 1.0, 1.0]),
     "v.npy": ("<f8", (4, 2), [1.0, 0.0, 0.0, 1.0, -1.0, 0.0, 0.5, 0.5]),
 }
 
